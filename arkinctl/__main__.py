@@ -1,0 +1,3 @@
+from arkinctl.cli import main
+
+main()

@@ -1,0 +1,168 @@
+"""Settings from the command line, the environment and a `.env` file, read on demand.
+
+Nothing here runs at import time, so `arkinctl --help` works in an empty environment.
+Precedence: command-line option, then environment variable, then `.env` in the working
+directory, then the built-in default.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from arkinctl.errors import InvalidInputError
+
+# Kinds of file part the portal shows; progress notes and "other" stay internal by default.
+ALL_KINDS = (
+    "treatment_plan",
+    "letter",
+    "progress_note",
+    "diagnosis",
+    "questionnaire_result",
+    "medication",
+    "appointment",
+    "report",
+    "other",
+)
+DEFAULT_SHARED_KINDS = frozenset(ALL_KINDS) - {"progress_note", "other"}
+DEFAULT_CUTOFF = date(2022, 3, 1)
+DEFAULT_TIMEZONE = "Europe/Amsterdam"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    database_is_default: bool
+    user: str
+    cutoff_date: date = DEFAULT_CUTOFF
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
+    shared_kinds: frozenset[str] = DEFAULT_SHARED_KINDS
+    invitation_expiry_days: int = 14
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def default_database_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("arkinctl", appauthor=False) / "arkinctl.db"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept URLs as people paste them and pin PostgreSQL to the psycopg 3 driver."""
+    url = url.strip()
+    if not url:
+        raise InvalidInputError("the database URL is empty", hint="set ARKINCTL_DATABASE_URL")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        # A bare path means an SQLite file: handy for `--db ./clients.db`.
+        return "sqlite:///" + str(Path(url).expanduser().resolve())
+    base = scheme.split("+", 1)[0].lower()
+    if base in ("postgres", "postgresql"):
+        return "postgresql+psycopg://" + rest
+    if base == "sqlite":
+        return url
+    raise InvalidInputError(
+        f"unsupported database URL scheme '{scheme}'",
+        hint="use postgresql://… or sqlite:///path/to/file.db",
+    )
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced, for `doctor` and verbose output."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _env_file_values(cwd: Path) -> dict[str, str]:
+    path = cwd / ".env"
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _parse_kinds(text: str) -> frozenset[str]:
+    kinds = frozenset(k.strip() for k in re.split(r"[,\s]+", text) if k.strip())
+    unknown = kinds - set(ALL_KINDS)
+    if unknown:
+        raise InvalidInputError(
+            f"ARKINCTL_SHARED_KINDS names unknown kinds: {', '.join(sorted(unknown))}",
+            hint=f"choose from {', '.join(ALL_KINDS)}",
+        )
+    return kinds
+
+
+def load_settings(*, database_url: str | None = None, user: str | None = None) -> Settings:
+    values = {**_env_file_values(Path.cwd()), **os.environ}
+    sources: dict[str, str] = {}
+
+    if database_url:
+        url, is_default = normalise_database_url(database_url), False
+        sources["database"] = "--db"
+    elif values.get("ARKINCTL_DATABASE_URL"):
+        url, is_default = normalise_database_url(values["ARKINCTL_DATABASE_URL"]), False
+        sources["database"] = "ARKINCTL_DATABASE_URL"
+    else:
+        url, is_default = "sqlite:///" + str(default_database_path()), True
+        sources["database"] = "default"
+
+    acting = user or values.get("ARKINCTL_USER") or _login_name()
+
+    cutoff = DEFAULT_CUTOFF
+    if values.get("ARKINCTL_CUTOFF_DATE"):
+        try:
+            cutoff = date.fromisoformat(values["ARKINCTL_CUTOFF_DATE"].strip())
+        except ValueError:
+            raise InvalidInputError(
+                "ARKINCTL_CUTOFF_DATE is not a date", hint="write it as YYYY-MM-DD"
+            ) from None
+
+    tz_name = values.get("ARKINCTL_TIMEZONE", DEFAULT_TIMEZONE).strip() or DEFAULT_TIMEZONE
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInputError(
+            f"ARKINCTL_TIMEZONE '{tz_name}' is not a known time zone",
+            hint="use an IANA name such as Europe/Amsterdam",
+        ) from None
+
+    kinds = DEFAULT_SHARED_KINDS
+    if values.get("ARKINCTL_SHARED_KINDS"):
+        kinds = _parse_kinds(values["ARKINCTL_SHARED_KINDS"])
+
+    expiry = 14
+    if values.get("ARKINCTL_INVITATION_EXPIRY_DAYS"):
+        try:
+            expiry = int(values["ARKINCTL_INVITATION_EXPIRY_DAYS"])
+        except ValueError:
+            raise InvalidInputError(
+                "ARKINCTL_INVITATION_EXPIRY_DAYS is not a whole number"
+            ) from None
+
+    return Settings(
+        database_url=url,
+        database_is_default=is_default,
+        user=acting,
+        cutoff_date=cutoff,
+        timezone=tz,
+        shared_kinds=kinds,
+        invitation_expiry_days=expiry,
+        sources=sources,
+    )
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,91 @@
+"""The per-invocation context: options, settings, and lazily made engine and sessions.
+
+Nothing connects until a command asks for a session, so `--help` never touches the database.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from arkinctl.config import Settings, load_settings
+from arkinctl.output import Output, OutputFormat
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from arkinctl.services.audit import Actor
+
+
+@dataclass
+class AppContext:
+    db_option: str | None = None
+    user_option: str | None = None
+    format: OutputFormat = OutputFormat.table
+    no_color: bool = False
+    verbose: bool = False
+    argv: list[str] = field(default_factory=lambda: list(sys.argv[1:]))
+    command_path: str = "arkinctl"
+    _settings: Settings | None = None
+    _engine: Engine | None = None
+    _factory: Any = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(database_url=self.db_option, user=self.user_option)
+        return self._settings
+
+    def output(self, fmt: OutputFormat | None = None) -> Output:
+        return Output(fmt or self.format, no_color=self.no_color, tz=self.settings.timezone)
+
+    def engine(self, *, check_schema: bool = True) -> Engine:
+        if self._engine is None:
+            from arkinctl.db.engine import ensure_schema_current, make_engine
+
+            self._engine = make_engine(self.settings.database_url)
+            if check_schema:
+                created = ensure_schema_current(
+                    self._engine, auto_create=self.settings.database_is_default
+                )
+                if created:
+                    url = self.settings.database_url
+                    sys.stderr.write(f"Created the arkinctl database at {url.split(':///')[-1]}\n")
+        return self._engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One unit of work: committed at the end of the block, rolled back on error."""
+        from sqlalchemy.orm import sessionmaker
+
+        from arkinctl.db.engine import unit_of_work
+
+        if self._factory is None:
+            self._factory = sessionmaker(self.engine(), expire_on_commit=False)
+        with unit_of_work(self._factory) as session:
+            yield session
+
+    def actor(self, session: Session, *, purpose: str | None = None) -> Actor:
+        from arkinctl.services.audit import make_actor
+
+        return make_actor(
+            session,
+            username=self.settings.user,
+            host=socket.gethostname(),
+            command=redacted_command(self.command_path, self.argv),
+            purpose=purpose,
+        )
+
+
+def redacted_command(command_path: str, argv: list[str]) -> str:
+    """The command for the audit trail: its words and the option names, never their values.
+
+    Arguments and option values can be a BSN, an e-mail address or a name.
+    """
+    flags = [t.split("=", 1)[0] for t in argv if t.startswith("-") and t != "-"]
+    return " ".join([command_path, *flags])[:500]

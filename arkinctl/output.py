@@ -1,0 +1,226 @@
+"""Everything arkinctl writes to stdout, and its status lines on stderr.
+
+The only module that imports rich or tabulate, and only when they are needed: rich for
+tables and colour on a terminal, tabulate for plain aligned text in a pipe. JSON and CSV
+go to stdout alone; warnings, progress and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from enum import Enum
+from typing import IO, Any
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@dataclass
+class Section:
+    """A titled block of a one-object view: key/value pairs or a small table."""
+
+    title: str | None
+    pairs: list[tuple[str, Any]] = field(default_factory=list)
+    headers: list[str] | None = None
+    rows: list[Sequence[Any]] | None = None
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _color_allowed(no_color_flag: bool, stream: IO[str]) -> bool:
+    if no_color_flag or os.environ.get("NO_COLOR"):
+        return False
+    return stream.isatty()
+
+
+class Output:
+    def __init__(
+        self,
+        fmt: OutputFormat,
+        *,
+        no_color: bool = False,
+        tz: tzinfo | None = None,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+    ) -> None:
+        self.format = fmt
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.tz = tz
+        self.is_tty = self.stdout.isatty()
+        self.color = _color_allowed(no_color, self.stdout)
+        self.err_color = _color_allowed(no_color, self.stderr)
+
+    # ---- values -------------------------------------------------------------------------
+    def cell(self, value: Any) -> str:
+        """A value as a human sees it: dates YYYY-MM-DD, instants in local time."""
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, datetime):
+            local = value.astimezone(self.tz) if self.tz else value
+            return local.strftime("%Y-%m-%d %H:%M")
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, Enum):
+            return str(value.value)
+        return str(value)
+
+    # ---- machine formats ----------------------------------------------------------------
+    def json(self, document: Any) -> None:
+        json.dump(document, self.stdout, default=json_default, ensure_ascii=False, indent=2)
+        self.stdout.write("\n")
+
+    def csv(self, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer.writerow(headers)
+        for row in rows:
+            writer.writerow(["" if v is None else json_default_str(v) for v in row])
+
+    # ---- documents ----------------------------------------------------------------------
+    def records(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        columns: Sequence[str],
+        *,
+        headers: Sequence[str] | None = None,
+        title: str | None = None,
+        empty: str = "nothing found",
+    ) -> None:
+        """A list of objects: JSON array of the full rows, CSV or a table of `columns`."""
+        if self.format is OutputFormat.json:
+            self.json(list(rows))
+            return
+        if self.format is OutputFormat.csv:
+            self.csv(columns, ([row.get(c) for c in columns] for row in rows))
+            return
+        if not rows:
+            self.status(empty)
+            return
+        self.table(list(headers or columns), [[row.get(c) for c in columns] for row in rows], title)
+
+    def document(self, document: Mapping[str, Any], sections: Sequence[Section]) -> None:
+        """One object: JSON as is, CSV as section/field/value rows, or titled blocks."""
+        if self.format is OutputFormat.json:
+            self.json(document)
+            return
+        if self.format is OutputFormat.csv:
+            rows: list[list[Any]] = []
+            for s in sections:
+                rows.extend([s.title or "", k, v] for k, v in s.pairs)
+                for r in s.rows or []:
+                    rows.append([s.title or "", *r])
+            self.csv(["section", "field", "value"], rows)
+            return
+        for i, s in enumerate(sections):
+            if i:
+                self.stdout.write("\n")
+            if s.pairs:
+                self.pairs(s.pairs, s.title)
+            if s.rows is not None:
+                if s.rows:
+                    self.table(list(s.headers or []), [list(r) for r in s.rows], s.title)
+                elif not s.pairs:
+                    self.line(f"{s.title}: none" if s.title else "none")
+
+    # ---- human rendering ----------------------------------------------------------------
+    def table(self, headers: list[str], rows: list[list[Any]], title: str | None = None) -> None:
+        text_rows = [[self.cell(v) for v in r] for r in rows]
+        if self.is_tty:
+            from rich.table import Table
+
+            table = Table(title=title, title_justify="left", header_style="bold")
+            for h in headers:
+                table.add_column(h)
+            for r in text_rows:
+                table.add_row(*[self._markup(c) for c in r])
+            self._console().print(table)
+            return
+        from tabulate import tabulate
+
+        if title:
+            self.stdout.write(f"{title}\n")
+        self.stdout.write(tabulate(text_rows, headers=headers, tablefmt="plain") + "\n")
+
+    def pairs(self, pairs: Sequence[tuple[str, Any]], title: str | None = None) -> None:
+        if self.is_tty:
+            from rich.table import Table
+
+            table = Table(title=title, title_justify="left", show_header=False, box=None)
+            table.add_column(style="bold")
+            table.add_column()
+            for k, v in pairs:
+                table.add_row(k, self._markup(self.cell(v)))
+            self._console().print(table)
+            return
+        if title:
+            self.stdout.write(f"{title}\n")
+        width = max((len(k) for k, _ in pairs), default=0)
+        for k, v in pairs:
+            self.stdout.write(f"  {k.ljust(width)}  {self.cell(v)}\n")
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        if self.is_tty:
+            self._console().print(text, style=style, highlight=False, markup=False)
+        else:
+            self.stdout.write(text + "\n")
+
+    def _markup(self, text: str) -> Any:
+        from rich.text import Text
+
+        out = Text(text)
+        if self.color:
+            if text.startswith("✓"):
+                out.stylize("green")
+            elif text.startswith("✗"):
+                out.stylize("bold red")
+        return out
+
+    def _console(self) -> Any:
+        if not hasattr(self, "_rich"):
+            from rich.console import Console
+
+            self._rich = Console(
+                file=self.stdout, no_color=not self.color, highlight=False, soft_wrap=False
+            )
+        return self._rich
+
+    # ---- stderr -------------------------------------------------------------------------
+    def status(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+
+    def warn(self, text: str) -> None:
+        prefix = "\x1b[33mWarning:\x1b[0m" if self.err_color else "Warning:"
+        self.stderr.write(f"{prefix} {text}\n")
+
+    def error(self, text: str) -> None:
+        prefix = "\x1b[31mError:\x1b[0m" if self.err_color else "Error:"
+        self.stderr.write(f"{prefix} {text}\n")
+
+
+def json_default_str(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date | datetime | Enum):
+        return str(json_default(value))
+    return str(value)
