@@ -1,0 +1,163 @@
+"""The `arkinctl` root command: global options, command groups, and the one place where
+errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from arkinctl import __version__
+from arkinctl.context import AppContext
+from arkinctl.errors import (
+    AmbiguousReferenceError,
+    ArkinError,
+    DatabaseUnavailableError,
+    ExitCode,
+)
+from arkinctl.output import OutputFormat
+
+
+class ArkinGroup(TyperGroup):
+    """Turns expected failures into one line on stderr and a documented exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except ArkinError as exc:
+            _report(ctx, exc)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            sys.stderr.write("Interrupted.\n")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if type(exc).__module__.startswith("typer."):
+                raise  # usage errors: Typer prints them and exits 2
+            mapped = _map_unexpected(exc)
+            if mapped is not None:
+                _report(ctx, mapped)
+                raise typer.Exit(int(mapped.exit_code)) from None
+            _verbose(ctx) and _print_traceback()
+            sys.stderr.write(
+                f"Error: unexpected {type(exc).__name__}; rerun with -v for details, "
+                "and report it if it persists\n"
+            )
+            raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
+
+
+def _verbose(ctx: typer.Context) -> bool:
+    app = ctx.find_object(AppContext)
+    return bool(app and app.verbose)
+
+
+def _print_traceback() -> bool:
+    import traceback
+
+    traceback.print_exc()
+    return True
+
+
+def _report(ctx: typer.Context, exc: ArkinError) -> None:
+    sys.stderr.write(f"Error: {exc}\n")
+    if isinstance(exc, AmbiguousReferenceError):
+        for candidate in exc.candidates:
+            sys.stderr.write(f"  {candidate}\n")
+    if _verbose(ctx) and exc.__cause__ is not None:
+        sys.stderr.write(f"  cause: {type(exc.__cause__).__name__}: {exc.__cause__}\n")
+
+
+def _map_unexpected(exc: Exception) -> ArkinError | None:
+    """Database errors that are the environment's fault, not a bug."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from arkinctl.db.engine import describe_db_error
+
+    if isinstance(exc, OperationalError):
+        return DatabaseUnavailableError(
+            f"database error: {describe_db_error(exc)}",
+            hint="check the database server and connection settings (`arkinctl doctor`)",
+        )
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return DatabaseUnavailableError("lost the connection to the database")
+    return None
+
+
+app = typer.Typer(
+    name="arkinctl",
+    cls=ArkinGroup,
+    help=(
+        "Find out why a client sees no data in the Karify portal, and fix it.\n\n"
+        "Start with `arkinctl diagnose REF` (REF: client number, BSN, e-mail or portal "
+        "account id). Try it on generated data with `arkinctl demo`."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"arkinctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database URL (postgresql://… or sqlite:///file.db) or an SQLite file path. "
+            "Default: ARKINCTL_DATABASE_URL, then .env, then an SQLite file in your data folder.",
+            show_default=False,
+        ),
+    ] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Act as this user (default: ARKINCTL_USER, then your login name).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="Output format: table, json or csv."),
+    ] = OutputFormat.table,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colour (also when NO_COLOR is set).")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="More detail on errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    ctx.obj = AppContext(
+        db_option=db, user_option=as_user, format=fmt, no_color=no_color, verbose=verbose
+    )
+
+
+def _register() -> None:
+    from arkinctl.commands import db as db_cmd
+    from arkinctl.commands import importing
+
+    app.add_typer(db_cmd.app, name="db")
+    app.add_typer(importing.app, name="import")
+
+
+_register()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""One module per command group. Each parses arguments, calls one service, renders."""

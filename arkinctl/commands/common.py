@@ -1,0 +1,42 @@
+"""Option types and helpers every command module shares."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from arkinctl.context import AppContext
+from arkinctl.output import OutputFormat
+
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format: table (human), json (one document), csv. Overrides the global option.",
+        show_default=False,
+    ),
+]
+RefArgument = Annotated[
+    str,
+    typer.Argument(
+        help="The client: client number, BSN, e-mail address or portal account id.",
+        metavar="REF",
+        show_default=False,
+    ),
+]
+ReasonOption = Annotated[
+    str | None,
+    typer.Option("--reason", help="Why you open this client's data (kept in the audit trail)."),
+]
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    """The invocation's AppContext, remembering which command runs (for the audit trail)."""
+    app = ctx.find_object(AppContext)
+    if app is None:  # a command module invoked on its own, as in some tests
+        app = AppContext()
+        ctx.obj = app
+    app.command_path = ctx.command_path
+    return app

@@ -1,0 +1,151 @@
+"""`arkinctl import`: bring in the care record (FHIR, CSV) and the portal's member list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from arkinctl.commands.common import FormatOption, app_context
+from arkinctl.context import AppContext
+from arkinctl.errors import ExitCode
+from arkinctl.output import Section
+from arkinctl.services.importing import ImportSummary
+
+app = typer.Typer(help="Import clients, file parts and portal accounts.", no_args_is_help=True)
+
+SourceArgument = Annotated[
+    str,
+    typer.Argument(help="A CSV file, or - to read standard input.", metavar="FILE|-"),
+]
+
+
+@app.command("fhir")
+def fhir(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="FHIR R4 JSON files (Bundles or single resources), .ndjson files or folders.",
+            metavar="PATH...",
+        ),
+    ],
+    fmt: FormatOption = None,
+) -> None:
+    """Import FHIR R4 JSON: Patient → client, documents → file parts, encounters → care.
+
+    Idempotent: importing the same files again changes nothing. Bad files or resources are
+    reported (file, index, reason) and the rest goes in; the exit code is 10 when any was
+    rejected.
+
+    Examples:
+      arkinctl import fhir export/Patient.000.ndjson export/DocumentReference.000.ndjson
+      arkinctl import fhir ./bundles/
+    """
+    from arkinctl.services.fhir_import import import_fhir
+
+    app_ = app_context(ctx)
+    out = app_.output(fmt)
+    with app_.session() as session:
+        summary = import_fhir(
+            session, paths, settings=app_.settings, actor=app_.actor(session), progress=out.status
+        )
+    _finish(app_, summary, fmt)
+
+
+@app.command("clients")
+def clients(ctx: typer.Context, source: SourceArgument, fmt: FormatOption = None) -> None:
+    """Import the care record's client export (CSV; `,` or `;`, Dutch or English headers).
+
+    Columns: client_number (cliëntnummer), bsn, given_name (voornaam), name_prefix
+    (tussenvoegsel), family_name (achternaam), date_of_birth (geboortedatum), email, phone
+    (telefoon), deceased_date (overlijdensdatum), treated_since (in zorg sinds), sharing
+    (on/off). Changed rows are updated; bad rows are reported by line and skipped.
+
+    Examples:
+      arkinctl import clients clients.csv
+      cat export.csv | arkinctl import clients - --format json
+    """
+    from arkinctl.services.csv_import import import_clients
+
+    app_ = app_context(ctx)
+    name, data = _read_source(source)
+    with app_.session() as session:
+        summary = import_clients(
+            session, data, source=name, settings=app_.settings, actor=app_.actor(session)
+        )
+    _finish(app_, summary, fmt)
+
+
+@app.command("accounts")
+def accounts(ctx: typer.Context, source: SourceArgument, fmt: FormatOption = None) -> None:
+    """Import the portal's member export (CSV): account id, identification number, DOB, status.
+
+    An account whose identification number names no client is kept and reported as unlinked.
+
+    Examples:
+      arkinctl import accounts karify-members.csv
+    """
+    from arkinctl.services.csv_import import import_accounts
+
+    app_ = app_context(ctx)
+    name, data = _read_source(source)
+    with app_.session() as session:
+        summary = import_accounts(
+            session, data, source=name, settings=app_.settings, actor=app_.actor(session)
+        )
+    _finish(app_, summary, fmt)
+
+
+def _read_source(source: str) -> tuple[str, bytes]:
+    import sys
+
+    from arkinctl.errors import InvalidInputError
+
+    if source == "-":
+        return "<stdin>", sys.stdin.buffer.read()
+    path = Path(source)
+    try:
+        return path.name, path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInputError(f"no such file: {source}") from None
+    except IsADirectoryError:
+        raise InvalidInputError(f"{source} is a folder, not a CSV file") from None
+    except PermissionError:
+        raise InvalidInputError(f"cannot read {source}: permission denied") from None
+
+
+def _finish(app_: AppContext, summary: ImportSummary, fmt: FormatOption) -> None:
+    out = app_.output(fmt)
+    for w in summary.warnings:
+        out.warn(f"{w.where}: {w.reason}")
+    doc = summary.as_dict()
+    counts: list[tuple[str, object]] = []
+    for label, counter in (
+        ("created", summary.created),
+        ("updated", summary.updated),
+        ("unchanged", summary.unchanged),
+        ("skipped", summary.skipped),
+    ):
+        text = ", ".join(f"{k} {v}" for k, v in sorted(counter.items())) or "0"
+        counts.append((label, text))
+    counts.append(("rejected", len(summary.rejected)))
+    counts.append(("warnings", len(summary.warnings)))
+    sections = [Section(f"Import of {summary.source}", counts)]
+    if summary.rejected:
+        sections.append(
+            Section(
+                "Rejected",
+                headers=["where", "reason"],
+                rows=[[p.where, p.reason] for p in summary.rejected],
+            )
+        )
+    for note in summary.notes:
+        sections.append(Section(None, [("note", note)]))
+    if out.format.value == "table":
+        for p in summary.rejected:
+            out.error(f"{p.where}: {p.reason}")
+    out.document(doc, sections)
+    if summary.failed:
+        raise typer.Exit(int(ExitCode.PARTIAL_FAILURE))
