@@ -149,11 +149,17 @@ def root(
 
 
 def _register() -> None:
+    from arkinctl.commands import client, demo, diagnose, dob, files, importing, share
     from arkinctl.commands import db as db_cmd
-    from arkinctl.commands import importing
 
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(importing.app, name="import")
+    app.add_typer(client.app, name="client")
+    app.add_typer(dob.app, name="dob")
+    app.add_typer(files.app, name="files")
+    app.registered_commands.extend(diagnose.app.registered_commands)
+    app.registered_commands.extend(demo.app.registered_commands)
+    app.add_typer(share.app, name="share")
 
 
 _register()

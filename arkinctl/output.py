@@ -31,7 +31,7 @@ class Section:
     title: str | None
     pairs: list[tuple[str, Any]] = field(default_factory=list)
     headers: list[str] | None = None
-    rows: list[Sequence[Any]] | None = None
+    rows: Sequence[Sequence[Any]] | None = None
 
 
 def json_default(value: Any) -> Any:

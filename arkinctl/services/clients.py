@@ -1,0 +1,217 @@
+"""Finding clients: by reference (number, BSN, e-mail, account id) and by name search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from arkinctl.config import Settings
+from arkinctl.db.models import Client, PortalAccount
+from arkinctl.errors import AmbiguousReferenceError, InvalidInputError, NotFoundError
+from arkinctl.services.audit import Actor
+from arkinctl.services.bsn import compact_bsn, looks_like_bsn, mask_bsn
+from arkinctl.textnorm import fold
+
+# Enough rows for a person to pick from; a longer list means the search is too broad.
+DEFAULT_SEARCH_LIMIT = 50
+
+
+def resolve_client(session: Session, ref: str) -> Client:
+    """The one client `ref` names: a client number, BSN, e-mail address or portal account id.
+
+    Errors never repeat the reference: it may be a BSN or an e-mail address.
+    """
+    ref = ref.strip()
+    if not ref:
+        raise InvalidInputError("the client reference is empty")
+    found: dict[int, Client] = {}
+
+    def add(clients: Sequence[Client]) -> None:
+        for c in clients:
+            found.setdefault(c.id, c)
+
+    add(session.scalars(select(Client).where(Client.client_number == ref)).all())
+
+    if looks_like_bsn(ref):
+        bsn = compact_bsn(ref)
+        if bsn is not None:
+            add(session.scalars(select(Client).where(Client.bsn == bsn)).all())
+        elif not found:
+            raise InvalidInputError(
+                "the reference looks like a BSN but fails the 11-proof, and no client has "
+                "it as client number",
+                hint="check the digits",
+            )
+
+    if "@" in ref:
+        email = ref.lower()
+        add(session.scalars(select(Client).where(func.lower(Client.email) == email)).all())
+        add(
+            session.scalars(
+                select(Client)
+                .join(PortalAccount, PortalAccount.identification_number == Client.client_number)
+                .where(func.lower(PortalAccount.email) == email)
+            ).all()
+        )
+
+    add(
+        session.scalars(
+            select(Client)
+            .join(PortalAccount, PortalAccount.identification_number == Client.client_number)
+            .where(PortalAccount.account_id == ref)
+        ).all()
+    )
+
+    if not found:
+        raise NotFoundError(
+            "no client matches that reference (tried client number, BSN, e-mail and "
+            "portal account id)",
+            hint="try `arkinctl client search NAME`",
+        )
+    if len(found) > 1:
+        candidates = sorted(found.values(), key=lambda c: c.client_number)
+        raise AmbiguousReferenceError(
+            f"the reference matches {len(candidates)} clients; use a client number",
+            candidates=[f"{c.client_number}  {c.display_name}" for c in candidates],
+        )
+    return next(iter(found.values()))
+
+
+@dataclass(frozen=True)
+class ClientHit:
+    client_number: str
+    name: str
+    birth_date: date | None
+    birth_date_partial: str | None
+    email: str | None
+    deceased: bool
+
+
+def _like_pattern(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_clients(
+    session: Session, text: str, *, dob: date | None = None, limit: int = DEFAULT_SEARCH_LIMIT
+) -> list[ClientHit]:
+    """Clients whose name, number or e-mail contain every word of `text`.
+
+    Case- and accent-insensitive (both sides folded); `%` and `_` match themselves.
+    """
+    words = fold(text).split()
+    if not words and dob is None:
+        raise InvalidInputError("give a name, number or e-mail to search for (or --dob)")
+    query = select(Client)
+    for word in words:
+        query = query.where(Client.search_text.like(_like_pattern(word), escape="\\"))
+    if dob is not None:
+        query = query.where(Client.birth_date == dob)
+    query = query.order_by(Client.id).limit(limit)
+    return [
+        ClientHit(
+            client_number=c.client_number,
+            name=c.display_name,
+            birth_date=c.birth_date,
+            birth_date_partial=c.birth_date_partial,
+            email=c.email,
+            deceased=c.deceased,
+        )
+        for c in session.scalars(query)
+    ]
+
+
+@dataclass(frozen=True)
+class ClientSummary:
+    """`client show`: who this is, in one screen. The JSON keys are a documented interface."""
+
+    client_number: str
+    name: str
+    given_name: str | None
+    name_prefix: str | None
+    family_name: str | None
+    bsn: str | None  # masked unless revealed
+    bsn_revealed: bool
+    birth_date: date | None
+    birth_date_partial: str | None
+    email: str | None
+    phone: str | None
+    unit: str | None
+    deceased: bool
+    deceased_date: date | None
+    care_episodes: int
+    sharing_enabled: bool
+    sharing_changed_at: datetime | None
+    sharing_changed_by: str | None
+    sharing_reason: str | None
+    account: dict[str, Any] | None
+    other_accounts: list[dict[str, Any]]
+    invitation: dict[str, Any] | None
+    parts: dict[str, Any]
+    open_tickets: list[dict[str, Any]]
+
+
+def show_client(
+    session: Session,
+    ref: str,
+    *,
+    settings: Settings,
+    actor: Actor,
+    reveal: bool = False,
+    now: datetime | None = None,
+) -> ClientSummary:
+    from arkinctl.services.audit import record
+    from arkinctl.services.client_state import load_state
+    from arkinctl.services.lookups import open_client
+
+    client = open_client(session, ref, actor=actor, action="client.show")
+    if reveal and client.bsn:
+        record(
+            session,
+            actor,
+            action="client.reveal_bsn",
+            action_code="R",
+            client=client,
+            object_type="bsn",
+            object_id=client.client_number,
+        )
+    state = load_state(session, client, settings=settings, now=now or datetime.now(UTC))
+    counts = state.part_counts
+    inv = state.latest_invitation
+    return ClientSummary(
+        client_number=client.client_number,
+        name=client.display_name,
+        given_name=client.given_name,
+        name_prefix=client.name_prefix,
+        family_name=client.family_name,
+        bsn=client.bsn if reveal else mask_bsn(client.bsn),
+        bsn_revealed=reveal and client.bsn is not None,
+        birth_date=client.birth_date,
+        birth_date_partial=client.birth_date_partial,
+        email=client.email,
+        phone=client.phone,
+        unit=client.unit,
+        deceased=client.deceased,
+        deceased_date=client.deceased_date,
+        care_episodes=state.episodes,
+        sharing_enabled=client.sharing_enabled,
+        sharing_changed_at=client.sharing_changed_at,
+        sharing_changed_by=client.sharing_changed_by,
+        sharing_reason=client.sharing_reason,
+        account=asdict(state.account) if state.account else None,
+        other_accounts=[asdict(a) for a in state.accounts[1:]],
+        invitation=asdict(inv) if inv else None,
+        parts={
+            "total": state.total_parts,
+            "shared": state.shared_parts,
+            "not_shared": state.total_parts - state.shared_parts,
+            "before_cutoff": counts.get("before_cutoff", 0),
+            "by_reason": counts,
+        },
+        open_tickets=[asdict(t) for t in state.open_tickets],
+    )

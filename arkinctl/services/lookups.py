@@ -1,0 +1,31 @@
+"""Opening a client's data: resolve the reference and write the audit event, together."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from arkinctl.db.models import Client
+from arkinctl.services.audit import Actor, record
+from arkinctl.services.clients import resolve_client
+
+
+def open_client(
+    session: Session,
+    ref: str,
+    *,
+    actor: Actor,
+    action: str,
+    action_code: str = "R",
+    object_type: str = "client",
+) -> Client:
+    client = resolve_client(session, ref)
+    record(
+        session,
+        actor,
+        action=action,
+        action_code=action_code,
+        client=client,
+        object_type=object_type,
+        object_id=client.client_number,
+    )
+    return client
