@@ -16,6 +16,7 @@ from arkinctl.errors import (
     ArkinError,
     DatabaseUnavailableError,
     ExitCode,
+    SchemaOutdatedError,
 )
 from arkinctl.output import OutputFormat
 
@@ -28,6 +29,11 @@ class ArkinGroup(TyperGroup):
             return super().invoke(ctx)
         except ArkinError as exc:
             _report(ctx, exc)
+            app_ = ctx.find_object(AppContext)
+            if app_ is not None and not isinstance(
+                exc, DatabaseUnavailableError | SchemaOutdatedError
+            ):
+                app_.record_failure(exc)
             raise typer.Exit(int(exc.exit_code)) from None
         except (typer.Exit, typer.Abort):
             raise
@@ -149,7 +155,7 @@ def root(
 
 
 def _register() -> None:
-    from arkinctl.commands import client, demo, diagnose, dob, files, importing, share
+    from arkinctl.commands import client, demo, diagnose, dob, doctor, files, importing, share
     from arkinctl.commands import db as db_cmd
 
     app.add_typer(db_cmd.app, name="db")
@@ -159,6 +165,7 @@ def _register() -> None:
     app.add_typer(files.app, name="files")
     app.registered_commands.extend(diagnose.app.registered_commands)
     app.registered_commands.extend(demo.app.registered_commands)
+    app.registered_commands.extend(doctor.app.registered_commands)
     app.add_typer(share.app, name="share")
 
 

@@ -81,6 +81,29 @@ class AppContext:
             purpose=purpose,
         )
 
+    def record_failure(self, exc: Exception) -> None:
+        """Audit a refused or failed attempt in its own transaction (the work was rolled back).
+
+        Only when the database was reached; a failure to write this must not hide `exc`.
+        """
+        if self._engine is None or self._factory is None:
+            return
+        from arkinctl.errors import AccessDeniedError
+        from arkinctl.services.audit import record
+
+        action = ".".join(self.command_path.split()[1:]) or "arkinctl"
+        try:
+            with self.session() as session:
+                record(
+                    session,
+                    self.actor(session),
+                    action=action[:40],
+                    action_code="E",
+                    outcome="denied" if isinstance(exc, AccessDeniedError) else "error",
+                )
+        except Exception:
+            pass
+
 
 def redacted_command(command_path: str, argv: list[str]) -> str:
     """The command for the audit trail: its words and the option names, never their values.

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -72,7 +73,7 @@ class _Builder:
         self.featured = list(FEATURED)
 
     # ---- people ------------------------------------------------------------------------
-    def client(self, cause: str, *, dob: date | None = None, **fields: object) -> Client:
+    def client(self, cause: str, *, dob: date | None = None, **fields: Any) -> Client:
         if self.featured:
             given, prefix, family = self.featured.pop(0)
         else:
@@ -244,7 +245,7 @@ def build_demo(
     session.flush()
     b = _Builder(session, settings, now)
 
-    def ok_client(cause: str = "ok", **fields: object) -> Client:
+    def ok_client(cause: str = "ok", **fields: Any) -> Client:
         c = b.client(cause, **fields)
         b.treated(c)
         b.account(c)
