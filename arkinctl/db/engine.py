@@ -28,15 +28,28 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, connect_args={"connect_timeout": 5})
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # pysqlite opens transactions lazily, only before a write, so a SAVEPOINT could start
+    # (and its RELEASE commit) a transaction of its own. Take over: no implicit BEGIN here,
+    # an explicit one in _sqlite_begin (SQLAlchemy's documented pysqlite recipe).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # WAL: readers never wait for a writer, so two arkinctl processes can work at once.
+    cur.execute("PRAGMA journal_mode=WAL")
     cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE takes the write lock up front: every command appends to the audit chain,
+    # and two deferred transactions could otherwise both read the same last hash.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def describe_db_error(exc: DBAPIError) -> str:
