@@ -75,7 +75,7 @@ class Client(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    client_number: Mapped[str] = mapped_column(String(32), unique=True)
+    client_number: Mapped[str] = mapped_column(String(64), unique=True)
     bsn: Mapped[str | None] = mapped_column(String(9), index=True)
     given_name: Mapped[str | None] = mapped_column(String(200))
     name_prefix: Mapped[str | None] = mapped_column(String(60))
@@ -175,7 +175,7 @@ class PortalAccount(Base):
     __tablename__ = "portal_accounts"
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[str] = mapped_column(String(100), unique=True)
-    identification_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    identification_number: Mapped[str | None] = mapped_column(String(64), index=True)
     first_name: Mapped[str | None] = mapped_column(String(200))
     surname: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
@@ -244,7 +244,7 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
-    client_number: Mapped[str | None] = mapped_column(String(32))
+    client_number: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(30))
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
@@ -289,7 +289,7 @@ class AuditEvent(Base):
     on_behalf_of: Mapped[str | None] = mapped_column(String(64))
     host: Mapped[str | None] = mapped_column(String(200))
     client_id: Mapped[int | None] = mapped_column(Integer)
-    client_number: Mapped[str | None] = mapped_column(String(32))
+    client_number: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(40))  # e.g. client.show, share.enable
     action_code: Mapped[str] = mapped_column(String(1))  # C R U D E
     object_type: Mapped[str | None] = mapped_column(String(40))
