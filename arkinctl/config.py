@@ -76,10 +76,14 @@ def normalise_database_url(url: str) -> str:
 def mask_url(url: str) -> str:
     """The URL with any password replaced, for `doctor` and verbose output."""
     parts = urlsplit(url)
-    if parts.password is None:
+    # libpq also takes the password as a query parameter: `…/db?password=…`.
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    if parts.password is None and query == parts.query:
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _env_file_values(cwd: Path) -> dict[str, str]:

@@ -151,7 +151,7 @@ class Output:
 
             table = Table(title=title, title_justify="left", header_style="bold")
             for h in headers:
-                table.add_column(h)
+                table.add_column(h, overflow="fold")
             for r in text_rows:
                 table.add_row(*[self._markup(c) for c in r])
             self._console().print(table)
@@ -167,8 +167,8 @@ class Output:
             from rich.table import Table
 
             table = Table(title=title, title_justify="left", show_header=False, box=None)
-            table.add_column(style="bold")
-            table.add_column()
+            table.add_column(style="bold", no_wrap=True)
+            table.add_column(overflow="fold")
             for k, v in pairs:
                 table.add_row(k, self._markup(self.cell(v)))
             self._console().print(table)
@@ -200,14 +200,24 @@ class Output:
         if not hasattr(self, "_rich"):
             from rich.console import Console
 
+            # no_color alone still lets rich write bold/italic escapes; no colour system: none.
             self._rich = Console(
-                file=self.stdout, no_color=not self.color, highlight=False, soft_wrap=False
+                file=self.stdout,
+                no_color=not self.color,
+                color_system="auto" if self.color else None,
+                highlight=False,
+                soft_wrap=False,
             )
         return self._rich
 
     # ---- stderr -------------------------------------------------------------------------
     def status(self, text: str) -> None:
         self.stderr.write(text + "\n")
+
+    def progress(self, text: str) -> None:
+        """A progress line for a person watching; scripts and pipes are not flooded with it."""
+        if self.stderr.isatty():
+            self.stderr.write(text + "\n")
 
     def warn(self, text: str) -> None:
         prefix = "\x1b[33mWarning:\x1b[0m" if self.err_color else "Warning:"

@@ -6,9 +6,15 @@ from typing import Annotated
 
 import typer
 
-from arkinctl.commands.common import FormatOption, ReasonOption, RefArgument, app_context
+from arkinctl.commands.common import (
+    FormatOption,
+    ReasonOption,
+    RefArgument,
+    app_context,
+    command_group,
+)
 
-app = typer.Typer(help="Look up clients.", no_args_is_help=True)
+app = command_group("Look up clients.")
 
 
 @app.command("show")
@@ -23,6 +29,7 @@ def show(
 ) -> None:
     """Identity (BSN masked), portal account, invitation, sharing, file-part counts, tickets.
 
+    \b
     Examples:
       arkinctl client show 1000123
       arkinctl client show jan.jansen@example.nl --format json
@@ -113,6 +120,7 @@ def search(
 
     A date of birth alone never identifies a client: several people share one.
 
+    \b
     Examples:
       arkinctl client search "van der meulen"
       arkinctl client search jansen --dob 04-03-1985

@@ -9,6 +9,13 @@ import typer
 from arkinctl.context import AppContext
 from arkinctl.output import OutputFormat
 
+
+def command_group(help_text: str | None = None) -> typer.Typer:
+    """A command group as every module makes it: plain help (no rich boxes, so it reads
+    the same in a pipe and loads fast), and the group's help when called without a verb."""
+    return typer.Typer(help=help_text, no_args_is_help=help_text is not None, rich_markup_mode=None)
+
+
 FormatOption = Annotated[
     OutputFormat | None,
     typer.Option(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from arkinctl.commands.common import FormatOption, app_context
+from arkinctl.commands.common import FormatOption, app_context, command_group
 
-app = typer.Typer(help="Create, upgrade and inspect the database schema.", no_args_is_help=True)
+app = command_group("Create, upgrade and inspect the database schema.")
 
 
 @app.command("init")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from arkinctl.commands.common import FormatOption, app_context
+from arkinctl.commands.common import FormatOption, app_context, command_group
 
-app = typer.Typer()
+app = command_group()
 
 
 @app.command("demo")
@@ -16,6 +16,7 @@ def demo(ctx: typer.Context, fmt: FormatOption = None) -> None:
     Uses the configured database (by default an SQLite file in your data folder, created on
     first use). Only demo rows (client numbers 9100001-9101000) are replaced on a rerun.
 
+    \b
     Examples:
       arkinctl demo
       arkinctl --db /tmp/demo.db demo

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from arkinctl.commands.common import FormatOption, ReasonOption, app_context
+from arkinctl.commands.common import FormatOption, ReasonOption, app_context, command_group
 
-app = typer.Typer()
+app = command_group()
 
 
 @app.command("diagnose")
@@ -33,6 +33,7 @@ def diagnose(
     Prints every check (✓/✗), the cause, the remedy and the command to run next.
     Exit 0 only when the cause is `ok`; 20 for any other cause; 3 when the client is not found.
 
+    \b
     Examples:
       arkinctl diagnose 1000123
       arkinctl diagnose jan.jansen@example.nl --format json

@@ -6,9 +6,15 @@ from typing import Annotated
 
 import typer
 
-from arkinctl.commands.common import FormatOption, ReasonOption, RefArgument, app_context
+from arkinctl.commands.common import (
+    FormatOption,
+    ReasonOption,
+    RefArgument,
+    app_context,
+    command_group,
+)
 
-app = typer.Typer(help="Check dates of birth.", no_args_is_help=True)
+app = command_group("Check dates of birth.")
 
 
 @app.command("verify")
@@ -32,6 +38,7 @@ def verify(
     transposed_digits, other). Only reports: it never changes either date.
     Exit 0 when the record and portal agree, 20 when they differ or one is missing.
 
+    \b
     Examples:
       arkinctl dob verify 1000123
       arkinctl dob verify 1000123 --claimed 4-3-1985

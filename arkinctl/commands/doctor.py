@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from arkinctl.commands.common import FormatOption, app_context
+from arkinctl.commands.common import FormatOption, app_context, command_group
 
-app = typer.Typer()
+app = command_group()
 
 
 @app.command("doctor")

@@ -6,9 +6,15 @@ from typing import Annotated
 
 import typer
 
-from arkinctl.commands.common import FormatOption, ReasonOption, RefArgument, app_context
+from arkinctl.commands.common import (
+    FormatOption,
+    ReasonOption,
+    RefArgument,
+    app_context,
+    command_group,
+)
 
-app = typer.Typer(help="List a client's file parts.", no_args_is_help=True)
+app = command_group("List a client's file parts.")
 
 
 @app.command("list")
@@ -34,6 +40,7 @@ def list_(
     Reasons: shared, before_cutoff, draft, withheld, kind_not_shared, entered_in_error,
     superseded. The entry date counts, not the clinical date.
 
+    \b
     Examples:
       arkinctl files list 1000123
       arkinctl files list 1000123 --before-cutoff --format csv

@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from arkinctl.commands.common import FormatOption, app_context
+from arkinctl.commands.common import FormatOption, app_context, command_group
 from arkinctl.context import AppContext
 from arkinctl.errors import ExitCode
 from arkinctl.output import Section
 from arkinctl.services.importing import ImportSummary
 
-app = typer.Typer(help="Import clients, file parts and portal accounts.", no_args_is_help=True)
+app = command_group("Import clients, file parts and portal accounts.")
 
 SourceArgument = Annotated[
     str,
@@ -39,6 +39,7 @@ def fhir(
     reported (file, index, reason) and the rest goes in; the exit code is 10 when any was
     rejected.
 
+    \b
     Examples:
       arkinctl import fhir export/Patient.000.ndjson export/DocumentReference.000.ndjson
       arkinctl import fhir ./bundles/
@@ -49,7 +50,7 @@ def fhir(
     out = app_.output(fmt)
     with app_.session() as session:
         summary = import_fhir(
-            session, paths, settings=app_.settings, actor=app_.actor(session), progress=out.status
+            session, paths, settings=app_.settings, actor=app_.actor(session), progress=out.progress
         )
     _finish(app_, summary, fmt)
 
@@ -63,6 +64,7 @@ def clients(ctx: typer.Context, source: SourceArgument, fmt: FormatOption = None
     (telefoon), deceased_date (overlijdensdatum), treated_since (in zorg sinds), sharing
     (on/off). Changed rows are updated; bad rows are reported by line and skipped.
 
+    \b
     Examples:
       arkinctl import clients clients.csv
       cat export.csv | arkinctl import clients - --format json
@@ -84,6 +86,7 @@ def accounts(ctx: typer.Context, source: SourceArgument, fmt: FormatOption = Non
 
     An account whose identification number names no client is kept and reported as unlinked.
 
+    \b
     Examples:
       arkinctl import accounts karify-members.csv
     """
@@ -133,19 +136,21 @@ def _finish(app_: AppContext, summary: ImportSummary, fmt: FormatOption) -> None
     counts.append(("rejected", len(summary.rejected)))
     counts.append(("warnings", len(summary.warnings)))
     sections = [Section(f"Import of {summary.source}", counts)]
-    if summary.rejected:
+    if out.format.value == "table":
+        # A person reads the problems on stderr, one line each; stdout keeps the counts.
+        for p in summary.rejected:
+            out.error(f"{p.where}: {p.reason}")
+    else:
         sections.append(
             Section(
-                "Rejected",
+                "rejected",
                 headers=["where", "reason"],
                 rows=[[p.where, p.reason] for p in summary.rejected],
             )
         )
     for note in summary.notes:
         sections.append(Section(None, [("note", note)]))
-    if out.format.value == "table":
-        for p in summary.rejected:
-            out.error(f"{p.where}: {p.reason}")
     out.document(doc, sections)
     if summary.failed:
+        out.error(f"{len(summary.rejected)} rejected; everything else went in")
         raise typer.Exit(int(ExitCode.PARTIAL_FAILURE))

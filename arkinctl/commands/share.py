@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from arkinctl.commands.common import FormatOption, RefArgument, app_context
+from arkinctl.commands.common import FormatOption, RefArgument, app_context, command_group
 
-app = typer.Typer(help="Switch portal sharing for a client.", no_args_is_help=True)
+app = command_group("Switch portal sharing for a client.")
 
 ChangeReason = Annotated[
     str,

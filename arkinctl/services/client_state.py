@@ -54,7 +54,8 @@ class ClientState:
     client: Client
     episodes: int
     accounts: list[AccountView]
-    invitations: list[InvitationView]  # newest first
+    # newest first; all of them: a live one may be older than later bounced or failed ones
+    invitations: list[InvitationView]
     part_counts: dict[str, int] = field(default_factory=dict)
     open_tickets: list[TicketView] = field(default_factory=list)
 
@@ -120,7 +121,6 @@ def load_state(
             select(Invitation)
             .where(Invitation.client_id == client.id)
             .order_by(Invitation.id.desc())
-            .limit(10)
         )
     ]
     return ClientState(

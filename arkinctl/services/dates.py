@@ -26,6 +26,11 @@ _COMPACT = re.compile(r"^\d{8}$")
 
 # Messages never repeat the value: it may be someone's date of birth (privacy rules).
 def _make(year: int, month: int, day: int) -> date:
+    if not 1800 <= year <= 2200:
+        # `04-03-0085` is a typo, not the year 85.
+        raise InvalidInputError(
+            "the year of the date is out of range", hint="write all four digits"
+        )
     try:
         return date(year, month, day)
     except ValueError:
@@ -57,7 +62,9 @@ def parse_user_date(raw: str) -> date:
     if m := _WORDS.match(text):
         month = MONTHS.get(m[2])
         if month is None:
-            raise InvalidInputError(f"unknown month name '{m[2]}' in the date")
+            raise InvalidInputError(
+                "unknown month name in the date", hint="use a Dutch or English month name"
+            )
         if len(m[3]) != 4:
             raise _two_digit_year()
         return _make(int(m[3]), month, int(m[1]))
@@ -71,6 +78,8 @@ def parse_user_date(raw: str) -> date:
                 pass
         if len(readings) == 1:
             return readings.pop()
+        if not readings:
+            raise InvalidInputError("the date does not exist", hint="check the day and month")
         raise InvalidInputError("the 8-digit date reads two ways", hint="use dashes: DD-MM-YYYY")
     raise InvalidInputError("cannot read the date", hint="write it as DD-MM-YYYY or YYYY-MM-DD")
 

@@ -21,7 +21,7 @@ def test_synthea_bulk_import_and_rerun(cli: Cli, realdata: Path) -> None:
     assert doc["rejected"] == []
     assert len(doc["warnings"]) == 3  # notes dated after the patient's death
     assert "after the client's death" in result.stderr  # warnings go to stderr too
-    assert f"Importing {bulk / 'Patient.000.ndjson'}" in result.stderr  # progress
+    assert "Importing" not in result.stderr  # progress lines are for a terminal only
 
     again = cli("import", "fhir", str(bulk), "--format", "json")
     assert again.exit_code == 0, again.stderr
