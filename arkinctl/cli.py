@@ -4,13 +4,12 @@ errors become messages and exit codes."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from arkinctl import __version__
-from arkinctl.context import AppContext
 from arkinctl.errors import (
     AmbiguousReferenceError,
     ArkinError,
@@ -18,7 +17,10 @@ from arkinctl.errors import (
     ExitCode,
     SchemaOutdatedError,
 )
-from arkinctl.output import OutputFormat
+from arkinctl.formats import OutputFormat
+
+if TYPE_CHECKING:
+    from arkinctl.context import AppContext
 
 
 class ArkinGroup(TyperGroup):
@@ -29,7 +31,7 @@ class ArkinGroup(TyperGroup):
             return super().invoke(ctx)
         except ArkinError as exc:
             _report(ctx, exc)
-            app_ = ctx.find_object(AppContext)
+            app_ = _app_context(ctx)
             if app_ is not None and not isinstance(
                 exc, DatabaseUnavailableError | SchemaOutdatedError
             ):
@@ -55,8 +57,14 @@ class ArkinGroup(TyperGroup):
             raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
 
 
+def _app_context(ctx: typer.Context) -> AppContext | None:
+    from arkinctl.context import AppContext
+
+    return ctx.find_object(AppContext)
+
+
 def _verbose(ctx: typer.Context) -> bool:
-    app = ctx.find_object(AppContext)
+    app = _app_context(ctx)
     return bool(app and app.verbose)
 
 
@@ -150,6 +158,8 @@ def root(
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
+    from arkinctl.context import AppContext
+
     ctx.obj = AppContext(
         db_option=db, user_option=as_user, format=fmt, no_color=no_color, verbose=verbose
     )

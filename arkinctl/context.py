@@ -5,7 +5,6 @@ Nothing connects until a command asks for a session, so `--help` never touches t
 
 from __future__ import annotations
 
-import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +70,8 @@ class AppContext:
             yield session
 
     def actor(self, session: Session, *, purpose: str | None = None) -> Actor:
+        import socket
+
         from arkinctl.services.audit import make_actor
 
         return make_actor(

@@ -14,14 +14,12 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import IO, Any
 
+from arkinctl.formats import OutputFormat
 
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
+__all__ = ["Output", "OutputFormat", "Section"]
 
 
 @dataclass

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from arkinctl.context import AppContext
-from arkinctl.output import OutputFormat
+from arkinctl.formats import OutputFormat
+
+if TYPE_CHECKING:
+    from arkinctl.context import AppContext
 
 
 def command_group(help_text: str | None = None) -> typer.Typer:
@@ -41,6 +43,8 @@ ReasonOption = Annotated[
 
 def app_context(ctx: typer.Context) -> AppContext:
     """The invocation's AppContext, remembering which command runs (for the audit trail)."""
+    from arkinctl.context import AppContext
+
     app = ctx.find_object(AppContext)
     if app is None:  # a command module invoked on its own, as in some tests
         app = AppContext()

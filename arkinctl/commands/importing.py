@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from arkinctl.commands.common import FormatOption, app_context, command_group
-from arkinctl.context import AppContext
-from arkinctl.errors import ExitCode
-from arkinctl.output import Section
-from arkinctl.services.importing import ImportSummary
+
+if TYPE_CHECKING:
+    from arkinctl.context import AppContext
+    from arkinctl.services.importing import ImportSummary
 
 app = command_group("Import clients, file parts and portal accounts.")
 
@@ -120,6 +120,9 @@ def _read_source(source: str) -> tuple[str, bytes]:
 
 
 def _finish(app_: AppContext, summary: ImportSummary, fmt: FormatOption) -> None:
+    from arkinctl.errors import ExitCode
+    from arkinctl.output import Section
+
     out = app_.output(fmt)
     for w in summary.warnings:
         out.warn(f"{w.where}: {w.reason}")
