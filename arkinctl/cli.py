@@ -13,8 +13,10 @@ from arkinctl import __version__
 from arkinctl.errors import (
     AmbiguousReferenceError,
     ArkinError,
+    ConflictError,
     DatabaseUnavailableError,
     ExitCode,
+    InvalidInputError,
     SchemaOutdatedError,
 )
 from arkinctl.formats import OutputFormat
@@ -29,32 +31,45 @@ class ArkinGroup(TyperGroup):
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except ArkinError as exc:
-            _report(ctx, exc)
-            app_ = _app_context(ctx)
-            if app_ is not None and not isinstance(
-                exc, DatabaseUnavailableError | SchemaOutdatedError
-            ):
-                app_.record_failure(exc)
-            raise typer.Exit(int(exc.exit_code)) from None
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
             sys.stderr.write("Interrupted.\n")
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(int(ExitCode.BROKEN_PIPE)) from None
         except Exception as exc:
             if type(exc).__module__.startswith("typer."):
                 raise  # usage errors: Typer prints them and exits 2
-            mapped = _map_unexpected(exc)
-            if mapped is not None:
-                _report(ctx, mapped)
-                raise typer.Exit(int(mapped.exit_code)) from None
-            _verbose(ctx) and _print_traceback()
-            sys.stderr.write(
-                f"Error: unexpected {type(exc).__name__}; rerun with -v for details, "
-                "and report it if it persists\n"
-            )
-            raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
+            expected = exc if isinstance(exc, ArkinError) else _map_unexpected(exc)
+            if expected is None:
+                _verbose(ctx) and _print_traceback()
+                sys.stderr.write(
+                    f"Error: unexpected {type(exc).__name__}; rerun with -v for details, "
+                    "and report it if it persists\n"
+                )
+                raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
+            if expected is not exc:
+                expected.__cause__ = exc
+            _report(ctx, expected)
+            app_ = _app_context(ctx)
+            if app_ is not None and not isinstance(
+                expected, DatabaseUnavailableError | SchemaOutdatedError
+            ):
+                app_.record_failure(expected)
+            raise typer.Exit(int(expected.exit_code)) from None
+
+
+def _silence_stdout() -> None:
+    """After `| head` closed the pipe: send what is still buffered nowhere, quietly."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _app_context(ctx: typer.Context) -> AppContext | None:
@@ -88,17 +103,33 @@ def _map_unexpected(exc: Exception) -> ArkinError | None:
     """Database errors that are the environment's fault, not a bug."""
     if "sqlalchemy" not in sys.modules:
         return None
-    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
     from arkinctl.db.engine import describe_db_error
 
-    if isinstance(exc, OperationalError):
-        return DatabaseUnavailableError(
-            f"database error: {describe_db_error(exc)}",
-            hint="check the database server and connection settings (`arkinctl doctor`)",
-        )
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return DatabaseUnavailableError("lost the connection to the database")
+    if isinstance(exc, OperationalError):
+        detail = describe_db_error(exc)
+        if "locked" in detail or "lock timeout" in detail:
+            return DatabaseUnavailableError(
+                f"the database is busy: another session holds a lock ({detail})",
+                hint="try again in a moment",
+            )
+        return DatabaseUnavailableError(
+            f"database error: {detail}",
+            hint="check the database server and connection settings (`arkinctl doctor`)",
+        )
+    if isinstance(exc, IntegrityError):
+        return ConflictError(
+            "the data changed while this ran (another arkinctl at work on the same rows?)",
+            hint="run it again",
+        )
+    if isinstance(exc, DataError):
+        return InvalidInputError(
+            f"the database refused a value: {describe_db_error(exc)}",
+            hint="shorten or correct the value",
+        )
     return None
 
 
@@ -108,7 +139,14 @@ app = typer.Typer(
     help=(
         "Find out why a client sees no data in the Karify portal, and fix it.\n\n"
         "Start with `arkinctl diagnose REF` (REF: client number, BSN, e-mail or portal "
-        "account id). Try it on generated data with `arkinctl demo`."
+        "account id). Try it on generated data with `arkinctl demo`.\n\n"
+        "\b\nExamples:\n"
+        "  arkinctl demo\n"
+        "  arkinctl diagnose 9100023\n"
+        "  arkinctl --format json diagnose jan.jansen@example.nl\n"
+        "  arkinctl --db postgresql://arkin@db/arkin import fhir export/\n\n"
+        "Exit codes: 0 ok, 3 not found, 4 ambiguous, 5 invalid input, 8 database down, "
+        "9 schema out of date, 10 some rows rejected, 20 diagnosis found a cause (see README)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -184,4 +222,12 @@ _register()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        # A pipe closed by the reader must not turn into a traceback at interpreter exit.
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+            sys.exit(int(ExitCode.BROKEN_PIPE))

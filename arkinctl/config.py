@@ -87,16 +87,41 @@ def mask_url(url: str) -> str:
 
 
 def _env_file_values(cwd: Path) -> dict[str, str]:
+    """KEY=value pairs of `.env` in `cwd`; a line that cannot be read is an error, not a
+    setting silently ignored."""
     path = cwd / ".env"
     if not path.is_file():
         return {}
-    from dotenv import dotenv_values
+    import io
 
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInputError(
+            f"{path} is not UTF-8 text", hint="save it as UTF-8, one KEY=value per line"
+        ) from None
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise InvalidInputError(
+                f"{path} line {binding.original.line} cannot be read",
+                hint="write KEY=value, quoting values with spaces",
+            )
+        if binding.key is not None and binding.value is not None:
+            values[binding.key] = binding.value
+    return values
 
 
 def _parse_kinds(text: str) -> frozenset[str]:
     kinds = frozenset(k.strip() for k in re.split(r"[,\s]+", text) if k.strip())
+    if not kinds:
+        raise InvalidInputError(
+            "ARKINCTL_SHARED_KINDS names no kinds", hint=f"choose from {', '.join(ALL_KINDS)}"
+        )
     unknown = kinds - set(ALL_KINDS)
     if unknown:
         raise InvalidInputError(
@@ -149,9 +174,11 @@ def load_settings(*, database_url: str | None = None, user: str | None = None) -
         try:
             expiry = int(values["ARKINCTL_INVITATION_EXPIRY_DAYS"])
         except ValueError:
+            expiry = 0
+        if expiry < 1:
             raise InvalidInputError(
-                "ARKINCTL_INVITATION_EXPIRY_DAYS is not a whole number"
-            ) from None
+                "ARKINCTL_INVITATION_EXPIRY_DAYS must be a whole number of days, at least 1"
+            )
 
     return Settings(
         database_url=url,

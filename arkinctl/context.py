@@ -43,18 +43,20 @@ class AppContext:
     def output(self, fmt: OutputFormat | None = None) -> Output:
         return Output(fmt or self.format, no_color=self.no_color, tz=self.settings.timezone)
 
-    def engine(self, *, check_schema: bool = True) -> Engine:
+    def engine(self, *, check_schema: bool = True, create: bool = False) -> Engine:
+        """The engine, made on first use. `create`: the command may create an empty
+        database (the embedded default always may); otherwise a missing database or
+        schema is an error that says what to run."""
         if self._engine is None:
             from arkinctl.db.engine import ensure_schema_current, make_engine
 
-            self._engine = make_engine(self.settings.database_url)
-            if check_schema:
-                created = ensure_schema_current(
-                    self._engine, auto_create=self.settings.database_is_default
-                )
-                if created:
-                    url = self.settings.database_url
-                    sys.stderr.write(f"Created the arkinctl database at {url.split(':///')[-1]}\n")
+            url = self.settings.database_url
+            create = create or self.settings.database_is_default
+            self._engine = make_engine(url, create=create)
+            if check_schema and ensure_schema_current(self._engine, auto_create=create):
+                from arkinctl.config import mask_url
+
+                sys.stderr.write(f"Created the arkinctl schema in {mask_url(url)}\n")
         return self._engine
 
     @contextmanager
@@ -111,5 +113,6 @@ def redacted_command(command_path: str, argv: list[str]) -> str:
 
     Arguments and option values can be a BSN, an e-mail address or a name.
     """
-    flags = [t.split("=", 1)[0] for t in argv if t.startswith("-") and t != "-"]
+    options = argv[: argv.index("--")] if "--" in argv else argv  # after `--`: arguments
+    flags = [t.split("=", 1)[0] for t in options if t.startswith("-") and t != "-"]
     return " ".join([command_path, *flags])[:500]

@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     SCHEMA_OUTDATED = 9
     PARTIAL_FAILURE = 10
     DIAGNOSIS_PROBLEM = 20
+    BROKEN_PIPE = 141  # stdout closed early (`| head`), as a shell reports SIGPIPE
 
 
 class ArkinError(Exception):
@@ -32,6 +33,12 @@ class ArkinError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(ArkinError):
+    """The command was called wrongly (a missing or contradictory argument)."""
+
+    exit_code = ExitCode.USAGE
 
 
 class NotFoundError(ArkinError):

@@ -11,7 +11,7 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from enum import Enum
@@ -104,31 +104,37 @@ class Output:
         headers: Sequence[str] | None = None,
         title: str | None = None,
         empty: str = "nothing found",
+        csv_columns: Sequence[str] | None = None,
+        display: Mapping[str, Callable[[Any], Any]] | None = None,
     ) -> None:
-        """A list of objects: JSON array of the full rows, CSV or a table of `columns`."""
+        """A list of objects: a JSON array of the full rows, CSV of `csv_columns` (default
+        `columns`), or a table of `columns`, each value passed through `display` if given."""
         if self.format is OutputFormat.json:
             self.json(list(rows))
             return
         if self.format is OutputFormat.csv:
-            self.csv(columns, ([row.get(c) for c in columns] for row in rows))
+            keys = csv_columns or columns
+            self.csv(keys, ([row.get(c) for c in keys] for row in rows))
             return
         if not rows:
             self.status(empty)
             return
-        self.table(list(headers or columns), [[row.get(c) for c in columns] for row in rows], title)
+        shown = display or {}
+        self.table(
+            list(headers or columns),
+            [[shown.get(c, _same)(row.get(c)) for c in columns] for row in rows],
+            title,
+        )
 
     def document(self, document: Mapping[str, Any], sections: Sequence[Section]) -> None:
-        """One object: JSON as is, CSV as section/field/value rows, or titled blocks."""
+        """One object: JSON as is, CSV as `field,value` rows of the JSON, or titled blocks."""
         if self.format is OutputFormat.json:
             self.json(document)
             return
         if self.format is OutputFormat.csv:
-            rows: list[list[Any]] = []
-            for s in sections:
-                rows.extend([s.title or "", k, v] for k, v in s.pairs)
-                for r in s.rows or []:
-                    rows.append([s.title or "", *r])
-            self.csv(["section", "field", "value"], rows)
+            # Every field of the JSON document as one `field,value` row (dotted paths), so
+            # the CSV is regular whatever the shape of the human view.
+            self.csv(["field", "value"], flatten(document))
             return
         for i, s in enumerate(sections):
             if i:
@@ -224,6 +230,25 @@ class Output:
     def error(self, text: str) -> None:
         prefix = "\x1b[31mError:\x1b[0m" if self.err_color else "Error:"
         self.stderr.write(f"{prefix} {text}\n")
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def yes_no_mark(value: Any) -> str:
+    return "✓ yes" if value else "✗ no"
+
+
+def flatten(value: Any, prefix: str = "") -> list[list[Any]]:
+    """`{"a": {"b": 1}, "c": [2]}` → `[["a.b", 1], ["c.0", 2]]`; empty containers kept."""
+    if isinstance(value, Mapping) and value:
+        return [row for k, v in value.items() for row in flatten(v, f"{prefix}{k}.")]
+    if isinstance(value, list | tuple) and value:
+        return [row for i, v in enumerate(value) for row in flatten(v, f"{prefix}{i}.")]
+    if isinstance(value, Mapping | list | tuple):
+        value = ""
+    return [[prefix.rstrip("."), value]]
 
 
 def json_default_str(value: Any) -> str:

@@ -67,7 +67,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from arkinctl.db.migrate import upgrade
 
     path = tmp_path_factory.mktemp("tmpl") / "template.db"
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}", create=True)
     upgrade(engine)
     engine.dispose()
     return path
@@ -84,7 +84,7 @@ def pg_template() -> Iterator[str]:
     admin = _admin_engine()
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine = make_engine(_pg_url(name))
+    engine = make_engine(_pg_url(name), create=True)
     upgrade(engine)
     engine.dispose()
     yield name

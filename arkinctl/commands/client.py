@@ -132,7 +132,7 @@ def search(
     from arkinctl.services.dates import parse_user_date
 
     app_ = app_context(ctx)
-    born = parse_user_date(dob) if dob else None
+    born = parse_user_date(dob) if dob is not None else None
     with app_.session() as session:
         hits = search_clients(session, text, dob=born, limit=limit)
         record(
@@ -145,11 +145,17 @@ def search(
         )
     out = app_.output(fmt)
     rows = [asdict(h) for h in hits]
+    if out.format.value == "table":  # a partial date of birth is still worth seeing
+        for row in rows:
+            row["born"] = row["birth_date"] or row["birth_date_partial"]
     out.records(
         rows,
-        ["client_number", "name", "birth_date", "email", "deceased"],
+        ["client_number", "name", "born", "email", "deceased"],
         headers=["client number", "name", "date of birth", "e-mail", "deceased"],
         empty="No client matches.",
-    )
+        csv_columns=[
+            "client_number", "name", "birth_date", "birth_date_partial", "email", "deceased",
+        ],
+    )  # fmt: skip
     if len(hits) == limit and out.format.value == "table":
         out.status(f"Showing the first {limit}; refine the search or raise --limit.")

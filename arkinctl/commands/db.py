@@ -2,43 +2,67 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from arkinctl.commands.common import FormatOption, app_context, command_group
+
+if TYPE_CHECKING:
+    from arkinctl.context import AppContext
 
 app = command_group("Create, upgrade and inspect the database schema.")
 
 
 @app.command("init")
-def init(ctx: typer.Context) -> None:
+def init(ctx: typer.Context, fmt: FormatOption = None) -> None:
     """Create the schema in an empty database (runs every migration).
 
-    Example: arkinctl --db postgresql://user@host/arkin db init
+    Creates an SQLite file if there is none at the path yet. Running it again on a current
+    schema changes nothing; on an older schema it refuses (exit 6): use `db upgrade`.
+
+    \b
+    Examples:
+      arkinctl --db postgresql://user@host/arkin db init
+      arkinctl --db ./clients.db db init
     """
     from arkinctl.services.schema import init_schema
 
     app_ = app_context(ctx)
-    result = init_schema(app_.engine(check_schema=False))
-    app_.output().status(result)
+    _report(app_, init_schema(app_.engine(check_schema=False, create=True)), fmt)
 
 
 @app.command("upgrade")
-def upgrade(ctx: typer.Context) -> None:
+def upgrade(ctx: typer.Context, fmt: FormatOption = None) -> None:
     """Bring the schema up to date with this version of arkinctl.
 
-    Example: arkinctl db upgrade
+    \b
+    Example:
+      arkinctl db upgrade
     """
     from arkinctl.services.schema import upgrade_schema
 
     app_ = app_context(ctx)
-    app_.output().status(upgrade_schema(app_.engine(check_schema=False)))
+    _report(app_, upgrade_schema(app_.engine(check_schema=False, create=True)), fmt)
+
+
+def _report(app_: AppContext, message: str, fmt: FormatOption) -> None:
+    from arkinctl.db.engine import SCHEMA_HEAD
+
+    out = app_.output(fmt)
+    if out.format.value == "table":
+        out.status(message)
+    else:
+        out.document({"revision": SCHEMA_HEAD, "message": message}, [])
 
 
 @app.command("status")
 def status(ctx: typer.Context, fmt: FormatOption = None) -> None:
     """Say whether the schema is current. Exit 0 when it is, 9 when it is not.
 
-    Example: arkinctl db status --format json
+    \b
+    Example:
+      arkinctl db status --format json
     """
     from arkinctl.config import mask_url
     from arkinctl.errors import ExitCode

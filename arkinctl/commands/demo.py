@@ -23,8 +23,8 @@ def demo(ctx: typer.Context, fmt: FormatOption = None) -> None:
     """
     from datetime import UTC, datetime
 
+    from arkinctl.commands.diagnose import render_diagnosis
     from arkinctl.config import mask_url
-    from arkinctl.output import Section
     from arkinctl.services.client_state import load_state
     from arkinctl.services.clients import resolve_client
     from arkinctl.services.demo import build_demo
@@ -34,6 +34,7 @@ def demo(ctx: typer.Context, fmt: FormatOption = None) -> None:
     out = app_.output(fmt)
     now = datetime.now(UTC)
     settings = app_.settings
+    app_.engine(create=True)  # the demo may start from nothing, also at a new --db path
     with app_.session() as session:
         result = build_demo(session, settings=settings, actor=app_.actor(session), now=now)
     with app_.session() as session:
@@ -52,17 +53,16 @@ def demo(ctx: typer.Context, fmt: FormatOption = None) -> None:
             for cause in ("dob_mismatch", "only_before_cutoff", "ok")
         ]
     where = mask_url(settings.database_url)
-    if out.format.value == "json":
-        out.json(
-            {
-                "database": where,
-                "clients": result.clients,
-                "file_parts": result.parts,
-                "causes": counts,
-                "examples": result.examples,
-                "diagnoses": [d.as_dict() for d in shown],
-            }
-        )
+    doc = {
+        "database": where,
+        "clients": result.clients,
+        "file_parts": result.parts,
+        "causes": counts,
+        "examples": result.examples,
+        "diagnoses": [d.as_dict() for d in shown],
+    }
+    if out.format.value != "table":
+        out.document(doc, [])
         return
     out.line(f"Demo database: {where}")
     out.line(f"{result.clients} clients, {result.parts} file parts, {result.accounts} accounts.")
@@ -75,22 +75,8 @@ def demo(ctx: typer.Context, fmt: FormatOption = None) -> None:
         ["cause", "clients", "example"],
         headers=["cause", "clients", "try: arkinctl diagnose …"],
     )
-    marks = {True: "✓", False: "✗", None: "·"}
     for d in shown:
         out.line()
-        rows = [[f"{marks[c.passed]} {c.number}", c.label, c.detail] for c in d.checks]
-        out.document(
-            d.as_dict(),
-            [
-                Section(
-                    f"arkinctl diagnose {d.client_number}   ({d.name})",
-                    headers=["", "check", "detail"],
-                    rows=rows,
-                ),
-                Section(
-                    None, [("cause", d.cause), ("what to do", d.remedy), ("next", d.next_command)]
-                ),
-            ],
-        )
+        render_diagnosis(out, d, title=f"arkinctl diagnose {d.client_number}   ({d.name})")
     out.line()
     out.line("Next: arkinctl client search jansen · arkinctl diagnose --all · arkinctl --help")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from arkinctl.commands.common import FormatOption, ReasonOption, app_context, command_group
+
+if TYPE_CHECKING:
+    from arkinctl.output import Output, Section
+    from arkinctl.services.diagnose import Diagnosis
 
 app = command_group()
 
@@ -41,14 +45,15 @@ def diagnose(
     """
     from datetime import UTC, datetime
 
-    from arkinctl.errors import ExitCode, InvalidInputError
-    from arkinctl.output import Section
+    from arkinctl.errors import ExitCode, UsageError
 
     app_ = app_context(ctx)
     out = app_.output(fmt)
     now = datetime.now(UTC)
-    if all_clients == (ref is not None):
-        raise InvalidInputError("give a client REF or --all (not both)")
+    if all_clients and ref is not None:
+        raise UsageError("give a client REF or --all, not both")
+    if not all_clients and ref is None:
+        raise UsageError("give a client REF (client number, BSN, e-mail or account id) or --all")
     if all_clients:
         from arkinctl.services.diagnose import count_causes_audited
 
@@ -75,6 +80,17 @@ def diagnose(
         d = diagnose_client(
             session, ref, settings=app_.settings, actor=app_.actor(session, purpose=reason), now=now
         )
+    render_diagnosis(out, d)
+    if d.cause == "client_not_found":
+        raise typer.Exit(int(ExitCode.NOT_FOUND))
+    if not d.ok:
+        raise typer.Exit(int(ExitCode.DIAGNOSIS_PROBLEM))
+
+
+def diagnosis_sections(d: Diagnosis, title: str | None = None) -> list[Section]:
+    """The human view of one diagnosis: the checks, then cause, remedy and next command."""
+    from arkinctl.output import Section
+
     marks = {True: "✓", False: "✗", None: "·"}
     rows = [[f"{marks[c.passed]} {c.number}", c.label, c.detail] for c in d.checks]
     summary: list[tuple[str, object]] = [("cause", d.cause)]
@@ -85,12 +101,10 @@ def diagnose(
         summary.append(("next", d.next_command))
     if d.open_tickets:
         summary.append(("open tickets", ", ".join(d.open_tickets)))
-    title = f"Diagnosis for {d.client_number} ({d.name})" if d.client_number else "Diagnosis"
-    out.document(
-        d.as_dict(),
-        [Section(title, headers=["", "check", "detail"], rows=rows), Section(None, summary)],
-    )
-    if d.cause == "client_not_found":
-        raise typer.Exit(int(ExitCode.NOT_FOUND))
-    if not d.ok:
-        raise typer.Exit(int(ExitCode.DIAGNOSIS_PROBLEM))
+    if title is None:
+        title = f"Diagnosis for {d.client_number}: {d.name}" if d.client_number else "Diagnosis"
+    return [Section(title, headers=["", "check", "detail"], rows=rows), Section(None, summary)]
+
+
+def render_diagnosis(out: Output, d: Diagnosis, title: str | None = None) -> None:
+    out.document(d.as_dict(), diagnosis_sections(d, title))

@@ -52,7 +52,7 @@ def verify(
     app_ = app_context(ctx)
     from arkinctl.services.dates import parse_user_date
 
-    claimed_date = parse_user_date(claimed) if claimed else None
+    claimed_date = parse_user_date(claimed) if claimed is not None else None
     with app_.session() as session:
         report = verify_dob_for(
             session,

@@ -16,7 +16,9 @@ def doctor(ctx: typer.Context, fmt: FormatOption = None) -> None:
     Secrets never print: passwords in URLs are masked. Exit 0 when all is well, else the
     exit code of the first problem (8 database unreachable, 9 schema out of date).
 
-    Example: arkinctl doctor
+    \b
+    Example:
+      arkinctl doctor
     """
     from arkinctl.output import Section
     from arkinctl.services.health import check_health

@@ -48,6 +48,7 @@ def list_(
     from dataclasses import asdict
 
     from arkinctl.errors import InvalidInputError
+    from arkinctl.output import yes_no_mark
     from arkinctl.services.files import list_parts_for
 
     if sum([shared, not_shared, before_cutoff]) > 1:
@@ -70,27 +71,14 @@ def list_(
             actor=app_.actor(session, purpose=reason),
             which=which,
         )
-    rows = [asdict(p) for p in parts]
-    for row in rows:
-        row["shared_mark"] = "✓ yes" if row["shared"] else "✗ no"
     app_.output(fmt).records(
-        rows,
-        ["entered_on", "kind", "title", "status", "shared_mark", "reason"],
+        [asdict(p) for p in parts],
+        ["entered_on", "kind", "title", "status", "shared", "reason"],
         headers=["entered", "kind", "title", "status", "shared", "reason"],
         empty="No file parts match.",
-    ) if (fmt or app_.format).value != "csv" else app_.output(fmt).records(
-        rows,
-        [
-            "id",
-            "entered_on",
-            "entered_at",
-            "kind",
-            "title",
-            "status",
-            "shared",
-            "reason",
-            "clinical_date",
-            "after_death",
-            "source",
+        csv_columns=[
+            "id", "entered_on", "entered_at", "kind", "title", "status", "shared", "reason",
+            "clinical_date", "after_death", "source",
         ],
-    )
+        display={"shared": yes_no_mark},
+    )  # fmt: skip

@@ -42,7 +42,9 @@ def enable(
 ) -> None:
     """Switch sharing on: the client's shared parts appear in the portal.
 
-    Example: arkinctl share enable 1000123 --reason "switched off by mistake, ticket TD-12"
+    \b
+    Example:
+      arkinctl share enable 1000123 --reason "switched off by mistake, ticket TD-12"
     """
     _switch(ctx, ref, reason, True, fmt)
 
@@ -53,6 +55,8 @@ def disable(
 ) -> None:
     """Switch sharing off: the portal shows the client nothing from the file.
 
-    Example: arkinctl share disable 1000123 --reason "client request, letter 2026-11-02"
+    \b
+    Example:
+      arkinctl share disable 1000123 --reason "client request, letter 2026-11-02"
     """
     _switch(ctx, ref, reason, False, fmt)

@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from arkinctl.db.models import AuditEvent, Client, User
+from arkinctl.errors import InvalidInputError
 
 GENESIS_HASH = "0" * 64
 # Any fixed key: serialises chain writers on PostgreSQL for the rest of their transaction.
@@ -32,9 +33,21 @@ class Actor:
     on_behalf_of: str | None = None
 
 
+MAX_USERNAME = 64
+MAX_PURPOSE = 500
+
+
 def make_actor(
     session: Session, *, username: str, host: str | None, command: str | None, purpose: str | None
 ) -> Actor:
+    if not username.strip() or len(username) > MAX_USERNAME:
+        raise InvalidInputError(
+            f"the acting user name must be 1 to {MAX_USERNAME} characters", hint="check --as"
+        )
+    if purpose is not None and len(purpose) > MAX_PURPOSE:
+        raise InvalidInputError(
+            f"--reason is longer than {MAX_PURPOSE} characters", hint="say it shorter"
+        )
     role = session.scalar(select(User.role).where(User.username == username))
     return Actor(username=username, role=role, host=host, command=command, purpose=purpose)
 
@@ -87,7 +100,7 @@ def record(
         user=actor.username,
         role=actor.role,
         on_behalf_of=actor.on_behalf_of,
-        host=actor.host,
+        host=actor.host[:200] if actor.host else None,
         client_id=client.id if client else None,
         client_number=client.client_number if client else None,
         action=action,

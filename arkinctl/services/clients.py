@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from arkinctl.config import Settings
 from arkinctl.db.models import Client, PortalAccount
-from arkinctl.errors import AmbiguousReferenceError, InvalidInputError, NotFoundError
+from arkinctl.errors import AmbiguousReferenceError, InvalidInputError, NotFoundError, UsageError
 from arkinctl.services.audit import Actor
 from arkinctl.services.bsn import compact_bsn, looks_like_bsn, mask_bsn
 from arkinctl.textnorm import fold
@@ -106,7 +106,7 @@ def search_clients(
     """
     words = fold(text).split()
     if not words and dob is None:
-        raise InvalidInputError("give a name, number or e-mail to search for (or --dob)")
+        raise UsageError("give a name, number or e-mail to search for (or --dob)")
     query = select(Client)
     for word in words:
         query = query.where(Client.search_text.like(_like_pattern(word), escape="\\"))

@@ -28,9 +28,7 @@ _COMPACT = re.compile(r"^\d{8}$")
 def _make(year: int, month: int, day: int) -> date:
     if not 1800 <= year <= 2200:
         # `04-03-0085` is a typo, not the year 85.
-        raise InvalidInputError(
-            "the year of the date is out of range", hint="write all four digits"
-        )
+        raise InvalidInputError("the year of the date is outside 1800-2200", hint="check the year")
     try:
         return date(year, month, day)
     except ValueError:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from arkinctl.config import Settings
@@ -31,9 +31,14 @@ from arkinctl.services.audit import Actor, record
 from arkinctl.services.visibility import cutoff_instant
 
 SEED = 2022
+_DEMO_LOCK_KEY = 9100001
 SOURCE = "demo"
 FIRST_NUMBER = 9100001
-_PREFIX = re.compile(r"^((?:van der|van den|van de|van 't|van|de|den|der|ter|te|'t|in 't)) (.+)$")
+# Dutch tussenvoegsels, longest first so "van der" wins over "van".
+_PREFIX = re.compile(
+    r"^((?:van der|van den|van de|van het|van 't|in 't|in het|uit den|uit de|op de|op den|"
+    r"de la|van|de|den|der|het|ter|te|'t)) (.+)$"
+)
 
 DEMO_USERS = (
     ("demo.behandelaar", "Dr. A. Demo (behandelaar)", "practitioner"),
@@ -129,10 +134,15 @@ class _Builder:
                 birth_date=birth,
                 status=status,
                 created_at=self.now - timedelta(days=200),
-                last_login_at=self.now - timedelta(days=3) if status == "active" else None,
+                last_login_at=self._last_login(c) if status == "active" else None,
             )
         )
         self.result.accounts += 1
+
+    def _last_login(self, c: Client) -> datetime:
+        if c.deceased_date is not None:  # nobody logs in after their death
+            return datetime.combine(c.deceased_date, datetime.min.time(), UTC) - timedelta(days=9)
+        return self.now - timedelta(days=3)
 
     def invitation(self, c: Client, *, sent_days_ago: int, status: str = "sent") -> None:
         from arkinctl.db.models import Invitation
@@ -238,6 +248,9 @@ def build_demo(
     progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
     now = now or datetime.now(UTC)
+    if session.get_bind().dialect.name == "postgresql":
+        # Two demos at once would both clear and refill the same rows: take turns.
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _DEMO_LOCK_KEY})
     _clear_demo(session)
     for username, display, role in DEMO_USERS:
         if session.scalar(select(User.id).where(User.username == username)) is None:

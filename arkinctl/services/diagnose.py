@@ -155,14 +155,15 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
                 "The client has an invitation but has not accepted it yet. Ask them to look "
                 f"for the e-mail (also in spam) sent to {live.email}; it is valid until "
                 f"{live.expires_at:%Y-%m-%d}. The portal reminds them on days 3 and 7.",
-                f"arkinctl invite list --client {cn}",
+                f"arkinctl client show {cn}",
             )
         if latest is not None and latest.status == "expired":
             failed(4, f"the last invitation expired on {latest.expires_at:%Y-%m-%d}")
             return result(
                 "invitation_expired",
-                "The invitation expired before the client accepted it: resend it.",
-                f"arkinctl invite send {cn} --resend",
+                "The invitation expired before the client accepted it: resend it from "
+                "Karify's member administration, to the e-mail address in the record.",
+                f"arkinctl client show {cn}",
             )
         if account is not None:
             failed(4, f"account {account.account_id} is invited but not yet activated")
@@ -170,7 +171,7 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
                 "invitation_pending",
                 "The portal account exists but the client has not activated it yet. Ask "
                 "them to accept the invitation e-mail (also in spam).",
-                f"arkinctl invite list --client {cn}",
+                f"arkinctl client show {cn}",
             )
         detail = "no portal account and no live invitation"
         if latest is not None:
@@ -178,8 +179,9 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
         failed(4, detail)
         return result(
             "no_account",
-            "The client has no portal account: send an invitation.",
-            f"arkinctl invite send {cn}",
+            "The client has no portal account: send an invitation from Karify's member "
+            "administration, to the e-mail address in the record.",
+            f"arkinctl client show {cn}",
         )
     passed(4, f"account {account.account_id}")
 
@@ -188,8 +190,8 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
         return result(
             "account_inactive",
             f"The portal account is {account.status}. Only the technical department can "
-            "reactivate it: open a ticket.",
-            f"arkinctl ticket open {cn} --category account --from-diagnosis",
+            "reactivate it: report it to them with the client number (never the BSN).",
+            None,
         )
     passed(5, "active")
 
@@ -252,6 +254,14 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
                 "appear.",
                 f"arkinctl files list {cn} --before-cutoff",
             )
+        if state.total_parts == 0:
+            failed(8, "the care file has no parts at all")
+            return result(
+                "nothing_shared",
+                "The care file has no parts yet, so there is nothing to show. Parts entered "
+                "from now on appear once they are final.",
+                None,
+            )
         failed(8, f"0 shared of {state.total_parts} part(s)")
         return result(
             "nothing_shared",
@@ -263,8 +273,9 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
     return result(
         "ok",
         f"Everything checks out: the client should see {state.shared_parts} part(s) in "
-        "My file. If they still see nothing, open a ticket for the technical department.",
-        f"arkinctl ticket open {cn} --category missing_data --from-diagnosis",
+        "My file. If they still see nothing, report it to the technical department with the "
+        "client number (never the BSN).",
+        f"arkinctl files list {cn} --shared",
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from arkinctl.config import Settings
 from arkinctl.db.models import Client
+from arkinctl.errors import InvalidInputError
 from arkinctl.services.audit import Actor
 from arkinctl.services.client_state import AccountView, load_state
 from arkinctl.services.dob import DESCRIPTIONS, classify_difference
@@ -114,6 +115,8 @@ def _mismatch_advice(comparisons: list[Comparison], claimed: date | None) -> str
 def verify_dob_for(
     session: Session, ref: str, *, claimed: date | None, settings: Settings, actor: Actor
 ) -> DobReport:
+    if claimed is not None and claimed > datetime.now(settings.timezone).date():
+        raise InvalidInputError("a date of birth cannot be in the future", hint="check --claimed")
     client = open_client(session, ref, actor=actor, action="dob.verify")
     state = load_state(session, client, settings=settings, now=datetime.now(UTC))
     return verify_dob(client, state.account, claimed)

@@ -27,7 +27,7 @@ class HealthReport:
 
 
 def check_health(settings: Settings) -> HealthReport:
-    from arkinctl.db.engine import SCHEMA_HEAD, current_revision, make_engine
+    from arkinctl.db.engine import current_revision, make_engine, schema_problem
 
     report = HealthReport()
     add = report.checks.append
@@ -40,22 +40,30 @@ def check_health(settings: Settings) -> HealthReport:
             f"{settings.user}; cutoff {settings.cutoff_date} {settings.timezone.key}",
         )
     )
+    add(
+        HealthCheck(
+            "sharing rules",
+            True,
+            f"shared kinds: {', '.join(sorted(settings.shared_kinds))}; invitations valid "
+            f"{settings.invitation_expiry_days} days",
+        )
+    )
     add(HealthCheck("database url", True, mask_url(settings.database_url)))
-    engine = make_engine(settings.database_url)
     try:
-        revision = current_revision(engine)
+        engine = make_engine(settings.database_url)
+        try:
+            revision = current_revision(engine)
+        finally:
+            engine.dispose()
     except ArkinError as exc:
-        add(HealthCheck("database reachable", False, exc.message))
+        add(HealthCheck("database reachable", False, str(exc)))
         report.exit_code = int(exc.exit_code)
         return report
-    finally:
-        engine.dispose()
     add(HealthCheck("database reachable", True, engine.dialect.name))
-    if revision == SCHEMA_HEAD:
-        add(HealthCheck("schema current", True, revision))
+    problem = schema_problem(revision)
+    if problem is None:
+        add(HealthCheck("schema current", True, str(revision)))
     else:
-        hint = "run `arkinctl db init`" if revision is None else "run `arkinctl db upgrade`"
-        add(HealthCheck("schema current", False, f"at {revision or 'nothing'}: {hint}"))
+        add(HealthCheck("schema current", False, str(problem)))
         report.exit_code = int(ExitCode.SCHEMA_OUTDATED)
-    add(HealthCheck("mail", True, "not used yet (invitations arrive in a later release)"))
     return report

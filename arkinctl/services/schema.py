@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from arkinctl.db.engine import SCHEMA_HEAD, current_revision
+from arkinctl.db.engine import KNOWN_REVISIONS, SCHEMA_HEAD, current_revision, schema_problem
 from arkinctl.errors import ConflictError
 
 
@@ -31,6 +31,8 @@ def init_schema(engine: Engine) -> str:
     if revision is not None:
         if revision == SCHEMA_HEAD:
             return f"The schema is already initialised and current ({revision})."
+        if revision not in KNOWN_REVISIONS:
+            raise schema_problem(revision) or ConflictError("unexpected schema")
         raise ConflictError(
             f"the database already has an arkinctl schema ({revision})",
             hint="run `arkinctl db upgrade` instead",
@@ -45,5 +47,7 @@ def upgrade_schema(engine: Engine) -> str:
     before = current_revision(engine)
     if before == SCHEMA_HEAD:
         return f"The schema is already current ({before})."
+    if before is not None and before not in KNOWN_REVISIONS:
+        raise schema_problem(before) or ConflictError("unexpected schema")
     upgrade(engine)
     return f"Upgraded the schema from {before or 'empty'} to {SCHEMA_HEAD}."

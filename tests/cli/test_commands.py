@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,8 +144,14 @@ def test_diagnose_all_csv_and_empty_database(run: Callable[..., Run]) -> None:
 
 
 def test_diagnose_needs_a_ref_or_all(run: Callable[..., Run]) -> None:
-    assert run("diagnose").exit_code == 5
-    assert run("diagnose", "123", "--all").exit_code == 5
+    neither = run("diagnose")
+    assert neither.exit_code == 2
+    assert neither.stderr == (
+        "Error: give a client REF (client number, BSN, e-mail or account id) or --all\n"
+    )
+    both = run("diagnose", "123", "--all")
+    assert both.exit_code == 2
+    assert "not both" in both.stderr
 
 
 # ---- diagnose one client -----------------------------------------------------------------
@@ -313,12 +320,14 @@ def test_client_search_by_date_of_birth_and_empty_results(
     assert "No client matches." in none.stderr
     assert run("client", "search", "nobody", "--format", "json").json() == []
     csv = run("client", "search", "nobody", "--format", "csv")
-    assert csv.stdout.splitlines() == ["client_number,name,birth_date,email,deceased"]
+    assert csv.stdout.splitlines() == [
+        "client_number,name,birth_date,birth_date_partial,email,deceased"
+    ]
 
     bad = run("client", "search", "jansen", "--dob", "31-02-1985")
     assert bad.exit_code == 5
     assert "31-02-1985" not in bad.stderr
-    assert run("client", "search", "").exit_code == 5
+    assert run("client", "search", "").exit_code == 2  # a usage error: nothing to search for
 
 
 def test_references_by_bsn_email_and_account_id(
@@ -652,7 +661,7 @@ def _invoke(*args: str) -> Run:
 
 
 def test_schema_missing(blank_db_url: str) -> None:
-    for args in (("diagnose", "123"), ("client", "search", "x"), ("demo",)):
+    for args in (("diagnose", "123"), ("client", "search", "x"), ("files", "list", "1")):
         r = _invoke("--db", blank_db_url, *args)
         assert r.exit_code == 9, (args, r.stderr)
         assert "db init" in r.stderr
@@ -704,3 +713,30 @@ def test_no_color_flag_is_accepted(run: Callable[..., Run], seed: Callable[..., 
     r = run("--no-color", "diagnose", number)
     assert r.exit_code == 0
     _no_decoration(r.stdout)
+
+
+def test_demo_creates_its_database_at_a_new_path(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "demo.db"
+    r = _invoke("--db", str(target), "--format", "json", "demo")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["clients"] > 0
+    assert target.is_file()
+
+
+def test_a_mistyped_db_path_is_reported_not_created(tmp_path: Path) -> None:
+    target = tmp_path / "nowhere" / "x.db"
+    r = _invoke("--db", str(target), "diagnose", "1")
+    assert r.exit_code == 9
+    assert r.stderr.startswith(f"Error: there is no database file at {target}")
+    assert not target.exists() and not target.parent.exists()
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a database at all\n" * 100)
+    for args in (("diagnose", "1"), ("doctor",), ("db", "init")):
+        r = _invoke("--db", str(junk), *args)
+        assert r.exit_code == 8, (args, r.stderr)
+        # doctor reports on stdout (it is its output); the others fail with one line
+        assert "not a database" in (r.stdout if args == ("doctor",) else r.stderr)
+        assert "Traceback" not in r.stderr and "unexpected" not in r.stderr

@@ -27,7 +27,7 @@ _EXPRESSION_INDEXES = {"ix_clients_email_lower", "ix_portal_accounts_email_lower
 
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore:Skipped unsupported reflection")
 def test_upgrade_from_empty_matches_models(blank_db_url: str) -> None:
-    engine = make_engine(blank_db_url)
+    engine = make_engine(blank_db_url, create=True)
     upgrade(engine)
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -53,7 +53,7 @@ def test_upgrade_from_empty_matches_models(blank_db_url: str) -> None:
 
 
 def test_upgrade_is_repeatable(blank_db_url: str) -> None:
-    engine = make_engine(blank_db_url)
+    engine = make_engine(blank_db_url, create=True)
     upgrade(engine)
     upgrade(engine)  # a second run is a no-op, not an error
     with engine.connect() as conn:

@@ -81,7 +81,7 @@ def test_demo_on_the_default_sqlite_database(env: dict[str, str], tmp_path: Path
     demo = arkinctl("--format", "json", "demo", env=env, cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert db_file.is_file()
-    assert f"Created the arkinctl database at {db_file}" in demo.stderr
+    assert f"Created the arkinctl schema in sqlite:///{db_file}" in demo.stderr
     doc = json.loads(demo.stdout)
     assert all(doc["causes"][c] > 0 for c in CAUSES[1:])
 

@@ -136,13 +136,17 @@ def test_csv_has_a_header_and_rows() -> None:
     assert stream.getvalue().splitlines() == ["a,b,c", "1,,true", '"x,y",2000-02-29,false']
 
 
-def test_document_as_csv_is_section_field_value() -> None:
+def test_document_as_csv_is_the_json_document_as_field_value_rows() -> None:
     stream = io.StringIO()
     Output(OutputFormat.csv, stdout=stream).document(
-        {"x": 1}, [Section("Client", [("client number", "7000001")]), Section(None, [("k", 2)])]
+        {"cause": "ok", "checks": [{"number": 1, "passed": True}], "tickets": [], "n": None},
+        [Section("Client", [("client number", "7000001")])],
     )
     assert stream.getvalue().splitlines() == [
-        "section,field,value",
-        "Client,client number,7000001",
-        ",k,2",
+        "field,value",
+        "cause,ok",
+        "checks.0.number,1",
+        "checks.0.passed,true",
+        "tickets,",
+        "n,",
     ]
