@@ -171,3 +171,58 @@ def test_unreachable_database_is_one_line(env: dict[str, str], tmp_path: Path) -
     assert r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1
     assert r.stderr.startswith("Error: ")
+
+
+def test_output_cut_short_by_head_is_quiet(env: dict[str, str], tmp_path: Path) -> None:
+    """`arkinctl … | head -1`: no error message, exit 141 like any tool killed by SIGPIPE."""
+    if ARKINCTL is None:
+        pytest.skip("the arkinctl console script is not installed")
+    db = tmp_path / "pipe.db"
+    assert arkinctl("--db", str(db), "demo", env=env, cwd=tmp_path).returncode == 0
+    reader = subprocess.Popen(
+        f"'{ARKINCTL}' --db '{db}' --format json client search a | head -c 1",
+        shell=True,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        executable="/bin/bash",
+    )
+    out, err = reader.communicate(timeout=120)
+    assert out == b"["
+    assert b"Error" not in err and b"Traceback" not in err, err
+
+
+def test_two_demos_at_once_on_postgresql(env: dict[str, str], tmp_path: Path) -> None:
+    from tests.conftest import PG_ADMIN_URL, _admin_engine, _pg_url
+
+    if not PG_ADMIN_URL:
+        pytest.skip("needs ARKINCTL_TEST_DATABASE_URL (PostgreSQL)")
+
+    name = f"arkinctl_demo2_{os.getpid()}"
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        url = _pg_url(name)
+        assert arkinctl("--db", url, "db", "init", env=env, cwd=tmp_path).returncode == 0
+        runs = [
+            subprocess.Popen(
+                [str(ARKINCTL), "--db", url, "--format", "json", "demo"],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        results = [(p.wait(timeout=300), p.stdout, p.stderr) for p in runs]
+        for code, stdout, stderr in results:
+            assert stdout is not None and stderr is not None
+            assert code == 0, stderr.read()
+            assert json.loads(stdout.read())["clients"] == 43
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()
