@@ -1,0 +1,94 @@
+"""Whole-process timing: wall clock of a subprocess with stdout to a pipe, and its peak RSS."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from benchdb import BenchError
+
+# A fresh child that runs the command and reports its children's peak RSS (KiB on Linux),
+# so earlier children of the benchmark do not count.
+RSS_WRAPPER = """\
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+@dataclass(frozen=True)
+class Command:
+    label: str
+    argv: Sequence[str]
+    ok_codes: tuple[int, ...] = (0,)
+
+
+@dataclass
+class Environment:
+    env: Mapping[str, str]
+    cwd: str
+    runs: int
+
+
+@dataclass
+class Samples:
+    command: Command
+    seconds: list[float] = field(default_factory=list)
+    output: str = ""  # stdout of the last run
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def run_once(command: Command, where: Environment) -> tuple[float, str]:
+    """Wall-clock seconds of one run, and its stdout; a wrong exit code is an error."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        command.argv,
+        capture_output=True,
+        env=dict(where.env),
+        cwd=where.cwd,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode not in command.ok_codes:
+        raise BenchError(
+            f"{command.label}: exit code {done.returncode}, expected "
+            f"{'/'.join(map(str, command.ok_codes))}: {done.stderr.decode().strip()[:500]}"
+        )
+    return elapsed, done.stdout.decode()
+
+
+def time_pair(subject: Command, floor: Command, where: Environment) -> tuple[Samples, Samples]:
+    """Both commands `runs` times, alternating, after one untimed warm-up run of each."""
+    print(f"  {subject.label} vs {floor.label} …", end="", file=sys.stderr, flush=True)
+    run_once(subject, where)
+    run_once(floor, where)
+    a, b = Samples(subject), Samples(floor)
+    for _ in range(where.runs):
+        for samples in (a, b):
+            seconds, samples.output = run_once(samples.command, where)
+            samples.seconds.append(seconds)
+    print(f" {a.median:.3f} s vs {b.median:.3f} s", file=sys.stderr, flush=True)
+    return a, b
+
+
+def peak_rss_mib(command: Command, where: Environment, runs: int = 3) -> float:
+    """The largest peak resident set size of `runs` runs, in MiB."""
+    peaks = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", RSS_WRAPPER, *command.argv],
+            capture_output=True,
+            text=True,
+            env=dict(where.env),
+            cwd=where.cwd,
+            check=True,
+        )
+        peaks.append(int(done.stdout.strip()) / 1024)
+    return max(peaks)
