@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,24 @@ def pg_template() -> Iterator[str]:
     admin.dispose()
 
 
+@contextmanager
+def throwaway_pg_database(prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (a copy of `template` if given), dropped afterwards."""
+    if not PG_ADMIN_URL:
+        pytest.skip("PostgreSQL tests need ARKINCTL_TEST_DATABASE_URL (an admin URL)")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine()
+    copy_of = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy_of}')
+    try:
+        yield _pg_url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database of each kind, thrown away after the test."""
@@ -102,47 +121,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         shutil.copy(template, path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("pg_template")
-    name = f"arkinctl_t_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    try:
-        yield _pg_url(name)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-@pytest.fixture
-def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database without any schema (SQLite file or fresh PostgreSQL database)."""
-    yield from _empty_db(request, tmp_path, "sqlite")
-
-
-def _empty_db(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    if not PG_ADMIN_URL:
-        pytest.skip("PostgreSQL tests need ARKINCTL_TEST_DATABASE_URL (an admin URL)")
-    name = f"arkinctl_e_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield _pg_url(name)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with throwaway_pg_database("arkinctl_t", request.getfixturevalue("pg_template")) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of each kind with no schema at all."""
-    yield from _empty_db(request, tmp_path, request.param)
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with throwaway_pg_database("arkinctl_e") as url:
+        yield url
 
 
 @pytest.fixture

@@ -24,8 +24,11 @@ SourceArgument = Annotated[
 @app.command("fhir")
 def fhir(
     ctx: typer.Context,
+    # Plain strings, not Path: Typer's Path type checks `readable` by default and would turn
+    # an unreadable file into a usage error (exit 2). The service decides instead: a missing
+    # path is invalid input (exit 5), an unreadable file a rejected file (the rest imports).
     paths: Annotated[
-        list[Path],
+        list[str],
         typer.Argument(
             help="FHIR R4 JSON files (Bundles or single resources), .ndjson files or folders.",
             metavar="PATH...",
@@ -44,13 +47,20 @@ def fhir(
       arkinctl import fhir export/Patient.000.ndjson export/DocumentReference.000.ndjson
       arkinctl import fhir ./bundles/
     """
+    from arkinctl.errors import InvalidInputError
     from arkinctl.services.fhir_import import import_fhir
 
+    if any(p == "" for p in paths):  # Path("") would quietly mean the current folder
+        raise InvalidInputError("an empty path was given", hint="nothing was imported")
     app_ = app_context(ctx)
     out = app_.output(fmt)
     with app_.session() as session:
         summary = import_fhir(
-            session, paths, settings=app_.settings, actor=app_.actor(session), progress=out.progress
+            session,
+            [Path(p) for p in paths],
+            settings=app_.settings,
+            actor=app_.actor(session),
+            progress=out.progress,
         )
     _finish(app_, summary, fmt)
 

@@ -13,13 +13,36 @@ The mapping is the contract of DESIGN section 7:
   database refuses a batch. A bad resource is rejected (with `file`, `file:line` or
   `file#entry-index`, entry indexes counted from 0) and the others go in.
 
-Messages never contain a BSN, a date of birth or clinical text (NEN 7510).
+Bad input is reported, never passed over:
+
+- A path that does not exist stops the import before anything is done (InvalidInputError).
+  A file that exists but cannot be read (permissions, a broken symbolic link, a FIFO,
+  socket or device, a folder that cannot be listed) is a rejected file
+  (`cannot read: permission denied`, …) and the rest imports. Only regular files are
+  opened, so a FIFO never blocks the import.
+- JSON that is no resource (null, a number, a string, `{}` without a string resourceType),
+  a Bundle whose `entry` is not a list and an entry that is not an object are rejected. A
+  top-level JSON array is rejected too ("a JSON array is not a FHIR resource or Bundle"),
+  not imported element by element: FHIR defines no such format, and guessing what an
+  array holds could import half of something. Broken JSON reads
+  `not valid JSON: unterminated string (line 6, column 12)`.
+- Dates: an unreadable birthDate is stored as missing, an unreadable deceasedDateTime still
+  makes the client deceased (without a date), an unreadable or partial period or clinical
+  date is not stored: each with a warning. An entry instant (`date`, `issued`, …) that is
+  present but unreadable rejects the document, naming the field; a partial one falls back
+  to meta.lastUpdated. A birthTime extension that names another day than birthDate keeps
+  birthDate and warns; a Patient.link to another Patient (the same person) warns once per
+  pair: the two records stay two clients.
+
+Messages never contain a BSN, a date (of birth or otherwise) or clinical text (NEN 7510).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -101,6 +124,7 @@ EPISODE_TYPES = {
 BSN_SYSTEMS = frozenset(
     {"http://fhir.nl/fhir/NamingSystem/bsn", "urn:oid:2.16.840.1.113883.2.4.6.3"}
 )
+BIRTH_TIME_URL = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 OWN_PREFIX_URL = "http://hl7.org/fhir/StructureDefinition/humanname-own-prefix"
 OWN_NAME_URL = "http://hl7.org/fhir/StructureDefinition/humanname-own-name"
 CONFIDENTIALITY_SYSTEMS = frozenset(
@@ -209,17 +233,6 @@ def _match_datetime(raw: Any) -> re.Match[str] | None:
     return _FHIR_DATETIME.match(raw.strip()) if isinstance(raw, str) else None
 
 
-def _date_as_written(raw: Any) -> date | None:
-    """The calendar date of a FHIR date/dateTime in its own offset; None when partial."""
-    m = _match_datetime(raw)
-    if not m or not m[3]:
-        return None
-    try:
-        return date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        return None
-
-
 def _instant(raw: Any, tz: tzinfo) -> datetime | None:
     """A FHIR date/dateTime/instant as an aware UTC instant.
 
@@ -244,45 +257,174 @@ def _instant(raw: Any, tz: tzinfo) -> datetime | None:
     return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
-def _partial_date(raw: Any) -> str | None:
-    """`1974` or `1974-12`: what is known of a date, never completed."""
+def _read_date(raw: Any) -> date | str | None:
+    """A FHIR date/dateTime/instant read as written (in its own offset).
+
+    A `date` when the value has a day; `1974` or `1974-12` (a str) when it is partial: what is
+    known, never completed; None when it is no readable date at all (not a string, not the
+    FHIR format, or an impossible day, hour or offset such as `2019-02-30`).
+    """
     m = _match_datetime(raw)
-    if not m or m[3]:
+    if not m:
         return None
-    if m[2] and not 1 <= int(m[2]) <= 12:
+    if not m[3]:
+        return m[0] if not m[2] or 1 <= int(m[2]) <= 12 else None
+    if _instant(raw, UTC) is None:  # the day, the time or the offset is impossible
         return None
-    return m[0]
+    return date(int(m[1]), int(m[2]), int(m[3]))
+
+
+def _day(raw: Any, label: str, where: str, warnings: list[Problem]) -> date | None:
+    """A field stored as a whole day. When the resource has a value that cannot be stored
+    (unreadable, or partial), say so in a warning; the value itself is never in it."""
+    if raw is None:
+        return None
+    read = _read_date(raw)
+    if isinstance(read, date):
+        return read
+    problem = "is not a valid date" if read is None else "has no day (only a year or month)"
+    warnings.append(Problem(where, f"{label} {problem}; not stored"))
+    return None
 
 
 # --- reading inputs -----------------------------------------------------------------------
 
 
-def _collect_files(paths: list[Path]) -> list[tuple[Path, str]]:
-    """Every input file with the name to report it by; a missing path fails before any work."""
-    missing = [str(p) for p in paths if not p.exists()]
+@dataclass(frozen=True)
+class _Input:
+    """One input file, the name to report it by, and why it cannot be read (if so)."""
+
+    path: Path
+    name: str
+    problem: str | None = None
+
+
+def _cannot_read(exc: OSError) -> str:
+    """`cannot read: permission denied` and the like: the OS reason, never a path."""
+    if isinstance(exc, PermissionError):
+        return "cannot read: permission denied"
+    text = exc.strerror or type(exc).__name__
+    return f"cannot read: {text[:1].lower()}{text[1:]}"
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why the file at `path` cannot be read as a JSON file, or None when it can.
+
+    Only regular files are read: opening a FIFO would wait for a writer forever, and a
+    device can be endless. Checked before anything is imported, without reading the file.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return "cannot read: broken symbolic link (its target does not exist)"
+        return "cannot read: no such file"
+    except OSError as exc:
+        return _cannot_read(exc)
+    if not stat.S_ISREG(st.st_mode):
+        return "cannot read: not a regular file (a pipe, socket or device)"
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        return _cannot_read(exc)
+    return None
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _folder_files(folder: Path) -> list[tuple[Path, str | None]]:
+    """The .json/.ndjson files under `folder`, sorted, each with why it cannot be read; a
+    subfolder that cannot be listed is one more entry (it is reported, not skipped)."""
+    found: list[tuple[Path, str | None]] = []
+    errors: list[OSError] = []
+    # Symbolic links to folders are not followed (as Path.rglob did); links to files are.
+    for root, _dirs, names in os.walk(folder, onerror=errors.append):
+        for name in names:
+            path = Path(root, name)
+            if path.suffix in (".json", ".ndjson"):
+                found.append((path, _unreadable(path)))
+    for exc in errors:
+        where = Path(exc.filename) if exc.filename else folder
+        found.append((where, _cannot_read(exc)))
+    return sorted(found, key=lambda f: f[0])
+
+
+def _collect_files(paths: list[Path]) -> list[_Input]:
+    """Every input file with the name to report it by; a missing path fails before any work.
+
+    A path that exists but cannot be read (permissions, a broken symbolic link, a FIFO or
+    device, a folder that cannot be listed) is no reason to stop: it is kept with its
+    problem and reported as a rejected file while the rest imports.
+    """
+    missing = []
+    for path in paths:
+        try:
+            os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            missing.append(str(path))
+        except OSError:
+            pass  # e.g. a folder on the way that may not be searched: reported as unreadable
     if missing:
         raise InvalidInputError(
             f"no such file or folder: {', '.join(missing)}", hint="nothing was imported"
         )
-    files: list[tuple[Path, str]] = []
+    files: list[_Input] = []
     seen: set[Path] = set()
     for path in paths:
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix in (".json", ".ndjson")
-            )
-        else:
-            found = [path]
-        for p in found:
+        found = _folder_files(path) if _is_dir(path) else [(path, _unreadable(path))]
+        for p, problem in found:
             resolved = p.resolve()
             if resolved not in seen:
                 seen.add(resolved)
-                files.append((p, str(p)))
+                files.append(_Input(p, str(p), problem))
     if not files:
         raise InvalidInputError(
             "no .json or .ndjson files found in " + ", ".join(str(p) for p in paths)
         )
     return files
+
+
+_NOT_JSON = object()  # _parse failed (and said why); JSON null is None, a value like any other
+
+
+def _json_reason(exc: json.JSONDecodeError, *, one_line: bool) -> str:
+    """`not valid JSON: unterminated string (line 6, column 12)`.
+
+    The decoder's own messages end in "… at" or "… starting at" (they expect the position
+    to follow): that tail is dropped and the position given in parentheses instead.
+    """
+    message = re.sub(r"\s+(?:starting\s+)?at$", "", exc.msg.strip()) or "unreadable"
+    message = message[:1].lower() + message[1:]
+    place = f"column {exc.colno}" if one_line else f"line {exc.lineno}, column {exc.colno}"
+    return f"not valid JSON: {message} ({place})"
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "not an object"
+
+
+def _type_problem(resource: Mapping[str, Any]) -> str | None:
+    """Why this JSON object is no resource: its resourceType is missing or not a string."""
+    rtype = resource.get("resourceType")
+    if rtype is None or (isinstance(rtype, str) and not rtype.strip()):
+        return "resource has no resourceType"
+    if not isinstance(rtype, str):
+        return "resourceType is not a string"
+    return None
 
 
 class _Reader:
@@ -297,63 +439,88 @@ class _Reader:
         if self.report:
             self.summary.rejected.append(Problem(where, reason))
 
-    def read(self, path: Path, name: str, *, patients_only: bool) -> Iterator[_Item]:
+    def read(self, source: _Input, *, patients_only: bool) -> Iterator[_Item]:
+        path, name = source.path, source.name
+        if source.problem is not None:
+            self._reject(name, source.problem)
+            return
         if path.suffix == ".ndjson":
             yield from self._ndjson(path, name, patients_only=patients_only)
             return
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            self._reject(name, f"cannot read the file ({exc.strerror or type(exc).__name__})")
+            self._reject(name, _cannot_read(exc))
             return
         if patients_only and b'"Patient"' not in raw:
             return  # cheap: no Patient in this file, so pass 1 need not parse it
-        data = self._parse(raw, name)
-        if data is not None:
+        if not raw.strip():
+            self._reject(name, "the file is empty")
+            return
+        data = self._parse(raw, name, one_line=False)
+        if data is not _NOT_JSON:
             yield from self._expand(data, name)
 
     def _ndjson(self, path: Path, name: str, *, patients_only: bool) -> Iterator[_Item]:
         try:
             handle = path.open("rb")
         except OSError as exc:
-            self._reject(name, f"cannot read the file ({exc.strerror or type(exc).__name__})")
+            self._reject(name, _cannot_read(exc))
             return
         with handle:
             # One line at a time: a bulk export can be far larger than memory allows.
-            for lineno, line in enumerate(handle, start=1):
+            lines = enumerate(handle, start=1)
+            while True:
+                try:
+                    lineno, line = next(lines)
+                except StopIteration:
+                    break
+                except OSError as exc:  # e.g. an I/O error halfway through the file
+                    self._reject(name, _cannot_read(exc))
+                    return
                 if not line.strip():
                     continue
                 if patients_only and b'"Patient"' not in line:
                     continue
-                data = self._parse(line, f"{name}:{lineno}")
-                if data is not None:
+                # Without its line break: a position at the end is then on this line.
+                data = self._parse(line.rstrip(), f"{name}:{lineno}", one_line=True)
+                if data is not _NOT_JSON:
                     yield from self._expand(data, f"{name}:{lineno}")
 
-    def _parse(self, raw: bytes, where: str) -> Any:
+    def _parse(self, raw: bytes, where: str, *, one_line: bool) -> Any:
         try:
             return json.loads(raw)
         except json.JSONDecodeError as exc:
-            self._reject(
-                where, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-            )
+            self._reject(where, _json_reason(exc, one_line=one_line))
         except UnicodeDecodeError:
             self._reject(where, "not UTF-8 text")
+        except ValueError:  # the decoder's other refusal: an integer of thousands of digits
+            self._reject(where, "not valid JSON: a number has too many digits")
         except RecursionError:
             self._reject(where, "JSON nested too deeply")
-        return None
+        return _NOT_JSON
 
     def _expand(self, data: Any, where: str) -> Iterator[_Item]:
+        if isinstance(data, list):
+            # Not imported element by element: FHIR has no such format, and the array may
+            # be anything (a search result's `entry` list cut loose, a list of ids, ...).
+            self._reject(where, "a JSON array is not a FHIR resource or Bundle")
+            return
         if not isinstance(data, dict):
-            self._reject(where, "not a FHIR resource (expected a JSON object)")
+            self._reject(where, f"not a FHIR resource or Bundle: the JSON is {_json_kind(data)}")
             return
-        rtype = data.get("resourceType")
-        if not isinstance(rtype, str) or not rtype.strip():
-            self._reject(where, "resource has no resourceType")
+        if problem := _type_problem(data):
+            self._reject(where, problem)
             return
-        if rtype != "Bundle":
+        if data["resourceType"] != "Bundle":
             yield _Item(data, where)
             return
-        entries = _l(data.get("entry"))
+        entries = data.get("entry")
+        if entries is None:
+            return  # an empty Bundle (a search that found nothing): nothing to import
+        if not isinstance(entries, list):
+            self._reject(where, "Bundle.entry is not a list; nothing in this Bundle imported")
+            return
         keys: dict[str, str] = {}
         for entry in entries:
             full_url = _s(_d(entry).get("fullUrl"))
@@ -362,21 +529,23 @@ class _Reader:
                 keys[full_url] = _resource_key(resource, full_url) or full_url
         for index, entry in enumerate(entries):
             at = f"{where}#{index}"
-            resource = _d(entry).get("resource")
+            if not isinstance(entry, dict):
+                self._reject(at, f"Bundle entry is not a JSON object (it is {_json_kind(entry)})")
+                continue
+            resource = entry.get("resource")
             if resource is None:
+                # A response or a deletion in a transaction: legitimately no resource.
                 if self.report:
                     self.summary.skipped["Bundle entry without resource"] += 1
                 continue
             if not isinstance(resource, dict):
                 self._reject(at, "entry resource is not a JSON object")
-                continue
-            etype = resource.get("resourceType")
-            if not isinstance(etype, str) or not etype.strip():
-                self._reject(at, "resource has no resourceType")
-            elif etype == "Bundle":
+            elif problem := _type_problem(resource):
+                self._reject(at, problem)
+            elif resource["resourceType"] == "Bundle":
                 yield from self._expand(resource, at)
             else:
-                yield _Item(resource, at, _s(_d(entry).get("fullUrl")), keys)
+                yield _Item(resource, at, _s(entry.get("fullUrl")), keys)
 
 
 # --- the importer ---------------------------------------------------------------------------
@@ -405,6 +574,7 @@ class _Importer:
         self.numbers: dict[str, str] = {}  # client number → patient key, within this run
         self.pending: dict[type[_Row], list[_Pending]] = {}
         self.bad_bsn = 0
+        self.linked: set[frozenset[str]] = set()  # Patient pairs already warned about
         self.number_limit: int = getattr(Client.__table__.c.client_number.type, "length", 64)
 
     # --- mapping (no writes), then batched writes
@@ -557,6 +727,7 @@ class _Importer:
             raise _Rejected(
                 f"client number {number} is also the number of {claimed_by} in this import"
             )
+        self._links(item, key, warnings)
         return self._pending(item, key, values, warnings)
 
     def _client_number(self, resource: Mapping[str, Any], full_url: str | None) -> str:
@@ -610,24 +781,66 @@ class _Importer:
         values.update(_name(r))
 
         birth = r.get("birthDate")
-        values["birth_date"] = _date_as_written(birth) if birth is not None else None
-        values["birth_date_partial"] = None
-        if birth is not None and values["birth_date"] is None:
-            values["birth_date_partial"] = _partial_date(birth)
-            if values["birth_date_partial"] is None:
-                warnings.append(Problem(item.where, "birthDate is not a valid date; not stored"))
+        read = _read_date(birth) if birth is not None else None
+        values["birth_date"] = read if isinstance(read, date) else None
+        values["birth_date_partial"] = read if isinstance(read, str) else None
+        if birth is not None and read is None:
+            warnings.append(Problem(item.where, "birthDate is not a valid date; not stored"))
+        _check_birth_time(r, read, item.where, warnings)
 
         values["deceased"] = False
         values["deceased_date"] = None
-        if r.get("deceasedBoolean") is True:
+        deceased = r.get("deceasedBoolean")
+        if deceased is True:
             values["deceased"] = True
-        elif isinstance(r.get("deceasedDateTime"), str):
+        elif deceased is not None and deceased is not False:
+            warnings.append(Problem(item.where, "deceasedBoolean is not true or false; ignored"))
+        died = r.get("deceasedDateTime")
+        if died is not None:
+            # The resource says the person died, whether or not the date can be read.
             values["deceased"] = True
-            values["deceased_date"] = _date_as_written(r["deceasedDateTime"])
+            read = _read_date(died)
+            if isinstance(read, date):
+                values["deceased_date"] = read
+            else:
+                problem = (
+                    "is not a valid date" if read is None else "has no day (only a year or month)"
+                )
+                warnings.append(
+                    Problem(
+                        item.where,
+                        f"deceasedDateTime {problem}; stored as deceased without a date",
+                    )
+                )
 
         values["email"] = _clip(_telecom(r, "email"), 320)
         values["phone"] = _clip(_telecom(r, "phone"), 40)
         return values
+
+    def _links(self, item: _Item, key: str, warnings: list[Problem]) -> None:
+        """Patient.link to another Patient: the same person, kept as two clients (warn)."""
+        for link in _l(item.resource.get("link")):
+            ref = _s(_d(_d(link).get("other")).get("reference"))
+            if ref is None:
+                continue
+            other = item.bundle_keys.get(ref)
+            if other is None and (m := _PATIENT_REF.search(ref)):
+                other = f"Patient/{m[1]}"
+            if other is None or not other.startswith("Patient/") or other == key:
+                continue  # a RelatedPerson (no client), or a reference we cannot name
+            pair = frozenset((key, other))
+            if pair in self.linked:
+                continue  # the other record's link back to this one: said once
+            self.linked.add(pair)
+            kind = _s(_d(link).get("type"))
+            kind = kind if kind and re.fullmatch(r"[a-z\-]{1,20}", kind) else "link"
+            warnings.append(
+                Problem(
+                    item.where,
+                    f"{key} is linked to {other} as the same person ({kind}); "
+                    "imported as two clients",
+                )
+            )
 
     # --- Encounter / EpisodeOfCare → CareEpisode
 
@@ -636,13 +849,16 @@ class _Importer:
         kind, subject_field = EPISODE_TYPES[item.type]
         client = self._subject(item, subject_field, what=item.type)
         period = _d(item.resource.get("period"))
+        warnings: list[Problem] = []
         values = {
             "client_id": client.id,
             "kind": kind,
-            "start_date": _date_as_written(period.get("start")),
-            "end_date": _date_as_written(period.get("end")),
+            "start_date": _day(
+                period.get("start"), f"{item.type}.period.start", item.where, warnings
+            ),
+            "end_date": _day(period.get("end"), f"{item.type}.period.end", item.where, warnings),
         }
-        return self._pending(item, key, values, [])
+        return self._pending(item, key, values, warnings)
 
     # --- documents → FilePart
 
@@ -653,34 +869,45 @@ class _Importer:
         entered_at = self._entered_at(item)
         status, lifecycle = _status(item.type, r)
         withheld = _restricted(item.type, r)
+        warnings: list[Problem] = []
+        clinical_raw, clinical_field = _clinical_date(item.type, r)
+        clinical = _day(clinical_raw, f"{item.type}.{clinical_field}", item.where, warnings)
         values: dict[str, Any] = {
             "client_id": client.id,
             "kind": _kind(item.type, r),
             "title": _clip(_title(item.type, r), 500),
             "entered_at": entered_at,
-            "clinical_date": _clinical_date(item.type, r),
+            "clinical_date": clinical,
             "author": _clip(_author(item.type, r), 200),
             "status": status,
             "lifecycle": lifecycle,
             "withheld": withheld,
             "withheld_reason": WITHHELD_REASON if withheld else None,
         }
-        warnings = []
         died = client.deceased_date
         if died is not None and entered_at.astimezone(self.tz).date() > died:
             warnings.append(Problem(item.where, f"{key} is dated after the client's death"))
         return self._pending(item, key, values, warnings)
 
     def _entered_at(self, item: _Item) -> datetime:
-        name = ENTRY_FIELD[item.type]
-        raw = item.resource.get(name)
-        found = _instant(raw, self.tz)
+        """The entry field; when it is missing or partial, meta.lastUpdated. A value that is
+        there but unreadable rejects the document: it may not be guessed from another."""
+        label = f"{item.type}.{ENTRY_FIELD[item.type]}"
+        raw = item.resource.get(ENTRY_FIELD[item.type])
+        if raw is not None:
+            found = _instant(raw, self.tz)
+            if found is not None:
+                return found
+            if _read_date(raw) is None:
+                raise _Rejected(f"{label} is not a valid date")
+        problem = "is missing" if raw is None else "has no day (only a year or month)"
+        updated = _d(item.resource.get("meta")).get("lastUpdated")
+        if updated is None:
+            raise _Rejected(f"no entry date: {label} {problem} and there is no meta.lastUpdated")
+        found = _instant(updated, self.tz)
         if found is None:
-            found = _instant(_d(item.resource.get("meta")).get("lastUpdated"), self.tz)
-        if found is None:
-            problem = "is missing" if raw is None else "is partial or not a valid date"
             raise _Rejected(
-                f"no entry date: {item.type}.{name} {problem} and there is no meta.lastUpdated"
+                f"no entry date: {label} {problem} and meta.lastUpdated is not a valid date"
             )
         return found
 
@@ -833,19 +1060,43 @@ def _author(rtype: str, resource: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _clinical_date(rtype: str, resource: Mapping[str, Any]) -> date | None:
+def _clinical_date(rtype: str, resource: Mapping[str, Any]) -> tuple[Any, str]:
+    """The raw clinical date of a document and the field it came from (for warnings)."""
     if rtype == "DocumentReference":
-        raw = _d(_d(resource.get("context")).get("period")).get("start")
-    elif rtype == "Composition":
+        period = _d(_d(resource.get("context")).get("period"))
+        return period.get("start"), "context.period.start"
+    if rtype == "Composition":
         event = _d(next(iter(_l(resource.get("event"))), None))
-        raw = _d(event.get("period")).get("start")
-    elif rtype == "DiagnosticReport":
-        raw = resource.get("effectiveDateTime") or _d(resource.get("effectivePeriod")).get("start")
-    elif rtype == "CarePlan":
-        raw = _d(resource.get("period")).get("start")
-    else:
-        raw = None
-    return _date_as_written(raw)
+        return _d(event.get("period")).get("start"), "event.period.start"
+    if rtype == "DiagnosticReport":
+        if resource.get("effectiveDateTime") is not None:
+            return resource["effectiveDateTime"], "effectiveDateTime"
+        return _d(resource.get("effectivePeriod")).get("start"), "effectivePeriod.start"
+    if rtype == "CarePlan":
+        return _d(resource.get("period")).get("start"), "period.start"
+    return None, "date"
+
+
+def _check_birth_time(
+    resource: Mapping[str, Any], birth: date | str | None, where: str, warnings: list[Problem]
+) -> None:
+    """The birthTime extension on birthDate should name the same day. When it does not, the
+    birthDate (the element itself) is kept and the disagreement is reported, without values."""
+    for ext in _l(_d(resource.get("_birthDate")).get("extension")):
+        if _d(ext).get("url") != BIRTH_TIME_URL:
+            continue
+        time_day = _read_date(_d(ext).get("valueDateTime"))
+        if time_day is None:
+            warnings.append(
+                Problem(where, "the birthTime extension of birthDate is not a valid date; ignored")
+            )
+        elif birth is not None:
+            known = birth.isoformat() if isinstance(birth, date) else birth
+            told = time_day.isoformat() if isinstance(time_day, date) else time_day
+            if not (known.startswith(told) or told.startswith(known)):
+                warnings.append(
+                    Problem(where, "birthDate and its birthTime extension disagree; kept birthDate")
+                )
 
 
 def _status(rtype: str, resource: Mapping[str, Any]) -> tuple[str, str]:
@@ -891,7 +1142,8 @@ def import_fhir(
     """Import FHIR R4 JSON files, NDJSON files and folders of them; see the module doc.
 
     Runs in the caller's transaction (the caller commits) and records one audit event.
-    Raises InvalidInputError, before importing anything, when a path does not exist.
+    Raises InvalidInputError, before importing anything, when a path does not exist; a file
+    or folder that exists but cannot be read is reported in `summary.rejected` instead.
     """
     files = _collect_files(paths)
     source = ", ".join(str(p) for p in paths)
@@ -901,18 +1153,18 @@ def import_fhir(
 
     # Pass 1: Patients, so every later reference can resolve whatever the file order.
     quiet = _Reader(summary, report=False)
-    for path, name in files:
-        notify(f"Reading patients from {name}")
-        for item in quiet.read(path, name, patients_only=True):
+    for file in files:
+        notify(f"Reading patients from {file.name}")
+        for item in quiet.read(file, patients_only=True):
             if item.type == "Patient":
                 importer.take(item)
     importer.flush()
 
     # Pass 2: everything else; file and line problems are reported here, once.
     reader = _Reader(summary, report=True)
-    for path, name in files:
-        notify(f"Importing {name}")
-        for item in reader.read(path, name, patients_only=False):
+    for file in files:
+        notify(f"Importing {file.name}")
+        for item in reader.read(file, patients_only=False):
             if item.type in EPISODE_TYPES or item.type in DOCUMENT_TYPES:
                 importer.take(item)
             elif item.type != "Patient":

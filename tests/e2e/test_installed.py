@@ -194,17 +194,9 @@ def test_output_cut_short_by_head_is_quiet(env: dict[str, str], tmp_path: Path) 
 
 
 def test_two_demos_at_once_on_postgresql(env: dict[str, str], tmp_path: Path) -> None:
-    from tests.conftest import PG_ADMIN_URL, _admin_engine, _pg_url
+    from tests.conftest import throwaway_pg_database
 
-    if not PG_ADMIN_URL:
-        pytest.skip("needs ARKINCTL_TEST_DATABASE_URL (PostgreSQL)")
-
-    name = f"arkinctl_demo2_{os.getpid()}"
-    engine = _admin_engine()
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        url = _pg_url(name)
+    with throwaway_pg_database("arkinctl_demo2") as url:
         assert arkinctl("--db", url, "db", "init", env=env, cwd=tmp_path).returncode == 0
         runs = [
             subprocess.Popen(
@@ -217,12 +209,7 @@ def test_two_demos_at_once_on_postgresql(env: dict[str, str], tmp_path: Path) ->
             )
             for _ in range(2)
         ]
-        results = [(p.wait(timeout=300), p.stdout, p.stderr) for p in runs]
-        for code, stdout, stderr in results:
-            assert stdout is not None and stderr is not None
-            assert code == 0, stderr.read()
-            assert json.loads(stdout.read())["clients"] == 43
-    finally:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        engine.dispose()
+        for p in runs:
+            stdout, stderr = p.communicate(timeout=300)
+            assert p.returncode == 0, stderr
+            assert json.loads(stdout)["clients"] == 43

@@ -6,7 +6,13 @@ written into tmp_path; the real files are read in place from ../shared/realdata.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +70,11 @@ def part(session: Session, source_id: str) -> FilePart:
 
 def count(session: Session, model: type[Any], *where: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def all_reasons(summary: ImportSummary) -> str:
+    """Every reason and note, without the places (file names may contain anything)."""
+    return "\n".join([*(p.reason for p in [*summary.rejected, *summary.warnings]), *summary.notes])
 
 
 def all_messages(summary: ImportSummary) -> str:
@@ -597,7 +608,13 @@ def test_malformed_file_and_bad_lines_are_reported_and_the_rest_imports(
         "mixed.ndjson:6",
         "mixed.ndjson:7",
     }
-    assert rejected["broken.json"].startswith("not valid JSON (")
+    # Changed with the JSON reasons (no more "… at at line 1 column 35"):
+    assert rejected["broken.json"] == "not valid JSON: expecting value (line 1, column 35)"
+    assert (
+        rejected["mixed.ndjson:2"] == "not valid JSON: expecting property name enclosed in "
+        "double quotes (column 49)"
+    )
+    assert rejected["mixed.ndjson:6"] == "a JSON array is not a FHIR resource or Bundle"
     assert rejected["mixed.ndjson:4"] == "resource has no resourceType"
     assert rejected["mixed.ndjson:7"] == "document has no subject"
     assert summary.created == {"Patient": 1, "DocumentReference": 1}
@@ -648,3 +665,432 @@ def test_database_refusal_loses_only_that_resource(
     assert summary.rejected[0].reason.startswith("the database refused it:")
     assert summary.created == {"DocumentReference": 1}
     assert count(session, FilePart) == 2
+
+
+# --- unreadable inputs (item: exit 2 usage error for an unreadable file) -----------------
+
+
+def unreadable_file(path: Path) -> Path:
+    """A file that the OS refuses to open for reading (EACCES), for whoever runs the tests.
+
+    A file with mode 000, when that stops us (not root). Root reads any mode, so there a
+    symbolic link to a write-only sysfs attribute (`/sys/bus/*/uevent`, mode 0200), which
+    the kernel refuses to open for reading even to root. Nothing in arkinctl is patched.
+    """
+    write(path, patient("locked"))
+    path.chmod(0)
+    try:
+        path.read_bytes()
+    except PermissionError:
+        return path
+    path.unlink()
+    for target in sorted(glob.glob("/sys/bus/*/uevent")) + sorted(
+        glob.glob("/sys/module/*/uevent")
+    ):
+        try:
+            with open(target, "rb"):
+                pass
+        except PermissionError:
+            path.symlink_to(target)
+            return path
+        except OSError:
+            continue
+    pytest.skip("running as root without sysfs: no file that refuses root to read it")
+
+
+@contextlib.contextmanager
+def fifo(path: Path) -> Iterator[Path]:
+    """A named pipe. Should the importer ever open it, a writer comes along and closes at
+    once (the reader sees an empty file), so a regression fails the test instead of hanging."""
+    os.mkfifo(path)
+    done = threading.Event()
+
+    def unblock() -> None:
+        while not done.wait(0.05):
+            # Fails (ENXIO) while nobody has it open for reading: as it should be.
+            with contextlib.suppress(OSError):
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    thread = threading.Thread(target=unblock, daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        done.set()
+        thread.join()
+
+
+def test_unreadable_files_are_rejected_files_and_the_rest_imports(
+    session: Session, tmp_path: Path
+) -> None:
+    good = write(tmp_path / "good.json", patient("good"))
+    locked = unreadable_file(tmp_path / "locked.json")
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "gone.json")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    write(folder / "a.json", patient("a"))
+    (folder / "b.json").symlink_to(tmp_path / "also-gone.json")
+    with fifo(tmp_path / "pipe.json") as pipe, fifo(folder / "c.ndjson") as pipe_in_folder:
+        summary = run(session, good, locked, dangling, pipe, folder)
+    assert [(p.where, p.reason) for p in summary.rejected] == [
+        (str(locked), "cannot read: permission denied"),
+        (str(dangling), "cannot read: broken symbolic link (its target does not exist)"),
+        (str(pipe), "cannot read: not a regular file (a pipe, socket or device)"),
+        (str(folder / "b.json"), "cannot read: broken symbolic link (its target does not exist)"),
+        (str(pipe_in_folder), "cannot read: not a regular file (a pipe, socket or device)"),
+    ]
+    assert summary.created == {"Patient": 2}
+    assert {c.source_id for c in session.scalars(select(Client))} == {"Patient/good", "Patient/a"}
+    assert count(session, AuditEvent, AuditEvent.action == "import.fhir") == 1
+
+
+def test_missing_path_still_fails_first_when_another_is_unreadable(
+    session: Session, tmp_path: Path
+) -> None:
+    good = write(tmp_path / "p.json", patient("p1"))
+    locked = unreadable_file(tmp_path / "locked.json")
+    with pytest.raises(InvalidInputError, match="no such file or folder") as raised:
+        import_fhir(session, [good, locked, tmp_path / "nope.json"], settings=SETTINGS, actor=ACTOR)
+    assert str(locked) not in str(raised.value)  # it exists: not "missing"
+    session.commit()
+    assert count(session, Client) == 0
+    assert count(session, AuditEvent) == 0
+
+
+def unlistable_folder(path: Path) -> Path:
+    """A folder the OS refuses to list (EACCES): mode 000 when that stops us (the caller
+    restores it), else (root) a symbolic link to /proc/1/map_files if the kernel refuses
+    that to root here."""
+    path.mkdir()
+    write(path / "q.json", patient("q"))
+    path.chmod(0)
+    try:
+        os.listdir(path)
+    except PermissionError:
+        return path
+    path.chmod(0o755)
+    shutil.rmtree(path)
+    try:
+        os.listdir("/proc/1/map_files")
+    except PermissionError:
+        path.symlink_to("/proc/1/map_files")
+        return path
+    except OSError:
+        pass
+    pytest.skip("running as root: no folder here that refuses root to list it")
+
+
+def test_unlistable_folder_is_a_rejected_folder(session: Session, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    write(export / "p.json", patient("p1"))
+    closed = unlistable_folder(tmp_path / "closed")
+    try:
+        named = run(session, export, closed)
+        # Inside a folder that is walked (links to folders are not followed, so not as root).
+        nested = named if closed.is_symlink() else run(session, tmp_path)
+    finally:
+        if not closed.is_symlink():
+            closed.chmod(0o755)
+    for summary in (named, nested):
+        assert [(p.where, p.reason) for p in summary.rejected] == [
+            (str(closed), "cannot read: permission denied")
+        ]
+    assert named.created == {"Patient": 1}
+    assert count(session, Client) == 1
+
+
+# --- bad shapes are reported, never passed over in silence --------------------------------
+
+
+def test_json_that_is_no_resource_is_rejected_with_a_reason(
+    session: Session, tmp_path: Path
+) -> None:
+    files = {
+        "null.json": "null",
+        "number.json": "42",
+        "string.json": '"Patient"',
+        "bool.json": "true",
+        "empty-array.json": "[]",
+        "array.json": json.dumps([patient("in-array")]),
+        "no-type.json": "{}",
+        "type-number.json": json.dumps({"resourceType": 7, "id": "x"}),
+        "type-list.json": json.dumps({"resourceType": ["Patient"], "id": "x"}),
+        "empty.json": "\n",
+        "entry-not-list.json": json.dumps(
+            {"resourceType": "Bundle", "type": "collection", "entry": "oops"}
+        ),
+        "entries.json": json.dumps(
+            {
+                "resourceType": "Bundle",
+                "type": "transaction-response",
+                "entry": [
+                    1,
+                    "Patient/x",
+                    None,
+                    [],
+                    {"resource": {"resourceType": {"text": "Patient"}}},
+                    {"response": {"status": "201 Created"}},  # fine: no resource expected
+                    {"resource": patient("ok")},
+                ],
+            }
+        ),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "lines.ndjson").write_text("null\n[]\n7\n" + json.dumps(patient("line")) + "\n")
+
+    summary = run(session, tmp_path)
+    rejected = {p.where.rsplit("/", 1)[-1]: p.reason for p in summary.rejected}
+    assert rejected == {
+        "array.json": "a JSON array is not a FHIR resource or Bundle",
+        "bool.json": "not a FHIR resource or Bundle: the JSON is true or false",
+        "empty-array.json": "a JSON array is not a FHIR resource or Bundle",
+        "empty.json": "the file is empty",
+        "entries.json#0": "Bundle entry is not a JSON object (it is a number)",
+        "entries.json#1": "Bundle entry is not a JSON object (it is a string)",
+        "entries.json#2": "Bundle entry is not a JSON object (it is null)",
+        "entries.json#3": "Bundle entry is not a JSON object (it is an array)",
+        "entries.json#4": "resourceType is not a string",
+        "entry-not-list.json": "Bundle.entry is not a list; nothing in this Bundle imported",
+        "lines.ndjson:1": "not a FHIR resource or Bundle: the JSON is null",
+        "lines.ndjson:2": "a JSON array is not a FHIR resource or Bundle",
+        "lines.ndjson:3": "not a FHIR resource or Bundle: the JSON is a number",
+        "no-type.json": "resource has no resourceType",
+        "null.json": "not a FHIR resource or Bundle: the JSON is null",
+        "number.json": "not a FHIR resource or Bundle: the JSON is a number",
+        "string.json": "not a FHIR resource or Bundle: the JSON is a string",
+        "type-list.json": "resourceType is not a string",
+        "type-number.json": "resourceType is not a string",
+    }
+    assert summary.created == {"Patient": 2}  # ok (in the Bundle) and line (NDJSON)
+    assert summary.skipped == {"Bundle entry without resource": 1}
+    # A top-level array is rejected, not imported element by element (see the module doc).
+    assert count(session, Client, Client.source_id == "Patient/in-array") == 0
+
+
+# --- unreadable dates ----------------------------------------------------------------------
+
+
+def test_unreadable_dates_warn_or_reject_and_never_show_the_value(
+    session: Session, tmp_path: Path
+) -> None:
+    entries: list[dict[str, Any]] = [
+        patient("p1", deceasedDateTime="garbage", birthDate="1980-02-30"),
+        patient("p2", deceasedDateTime=20150214, birthDate="19800101"),
+        patient("p3", deceasedDateTime="1999", deceasedBoolean="yes"),
+        patient("p4", deceasedDateTime="2015-02-14T25:00:00+01:00"),
+        {
+            "resourceType": "Encounter",
+            "id": "e1",
+            "subject": {"reference": "Patient/p1"},
+            "period": {"start": "garbage", "end": "2021-13-01"},
+        },
+        {
+            "resourceType": "EpisodeOfCare",
+            "id": "eoc1",
+            "patient": {"reference": "Patient/p1"},
+            "period": {"start": "2014"},
+        },
+        # An unreadable entry instant rejects the part, even when meta.lastUpdated is there.
+        doc_ref("d-garbage", "Patient/p1", date="garbage", meta={"lastUpdated": "2023-01-01"}),
+        doc_ref("d-offset", "Patient/p1", date="2023-01-01T10:00:00+25:00"),
+        {
+            "resourceType": "Composition",
+            "id": "c-feb30",
+            "subject": {"reference": "Patient/p1"},
+            "date": "2023-02-30T10:00:00Z",
+        },
+        {
+            "resourceType": "DiagnosticReport",
+            "id": "r-number",
+            "subject": {"reference": "Patient/p1"},
+            "issued": 1672567200,
+        },
+        doc_ref("d-meta", "Patient/p1", meta={"lastUpdated": "yesterday"}),
+        # Readable entry instant, unreadable clinical date: imported, date missing, warned.
+        doc_ref(
+            "d-clinical",
+            "Patient/p1",
+            date="2023-01-01T10:00:00Z",
+            context={"period": {"start": "garbage"}},
+        ),
+    ]
+    path = tmp_path / "dates.ndjson"
+    path.write_text("\n".join(json.dumps(e) for e in entries) + "\n", encoding="utf-8")
+    summary = run(session, path)
+
+    p1, p2, p3, p4 = (client(session, f"Patient/p{i}") for i in range(1, 5))
+    # The resource says the person died: deceased, without a date, and a warning.
+    assert (p1.deceased, p1.deceased_date) == (True, None)
+    assert (p2.deceased, p2.deceased_date) == (True, None)
+    assert (p3.deceased, p3.deceased_date) == (True, None)
+    assert (p4.deceased, p4.deceased_date) == (True, None)
+    assert (p1.birth_date, p1.birth_date_partial) == (None, None)
+    assert (p2.birth_date, p2.birth_date_partial) == (None, None)
+    encounter = session.scalar(select(CareEpisode).where(CareEpisode.source_id == "Encounter/e1"))
+    assert encounter is not None and (encounter.start_date, encounter.end_date) == (None, None)
+    clinical = part(session, "DocumentReference/d-clinical")
+    assert clinical.clinical_date is None
+
+    assert [(p.where, p.reason) for p in summary.warnings] == [
+        (f"{path}:1", "birthDate is not a valid date; not stored"),
+        (f"{path}:1", "deceasedDateTime is not a valid date; stored as deceased without a date"),
+        (f"{path}:2", "birthDate is not a valid date; not stored"),
+        (f"{path}:2", "deceasedDateTime is not a valid date; stored as deceased without a date"),
+        (f"{path}:3", "deceasedBoolean is not true or false; ignored"),
+        (
+            f"{path}:3",
+            "deceasedDateTime has no day (only a year or month); stored as deceased without a date",
+        ),
+        (f"{path}:4", "deceasedDateTime is not a valid date; stored as deceased without a date"),
+        (f"{path}:5", "Encounter.period.start is not a valid date; not stored"),
+        (f"{path}:5", "Encounter.period.end is not a valid date; not stored"),
+        (f"{path}:6", "EpisodeOfCare.period.start has no day (only a year or month); not stored"),
+        (
+            f"{path}:12",
+            "DocumentReference.context.period.start is not a valid date; not stored",
+        ),
+    ]
+    assert [(p.where, p.reason) for p in summary.rejected] == [
+        (f"{path}:7", "DocumentReference.date is not a valid date"),
+        (f"{path}:8", "DocumentReference.date is not a valid date"),
+        (f"{path}:9", "Composition.date is not a valid date"),
+        (f"{path}:10", "DiagnosticReport.issued is not a valid date"),
+        (
+            f"{path}:11",
+            "no entry date: DocumentReference.date is missing and meta.lastUpdated "
+            "is not a valid date",
+        ),
+    ]
+    assert summary.created == {
+        "Patient": 4,
+        "Encounter": 1,
+        "EpisodeOfCare": 1,
+        "DocumentReference": 1,
+    }
+    text = all_reasons(summary)
+    values = ("garbage", "1980-02-30", "19800101", "20150214", "1999", "25:00", "2014")
+    values += ("2021-13-01", "2023-02-30", "1672567200", "yesterday", "yes")
+    for value in values:
+        assert value not in text, value
+
+
+# --- JSON reasons ----------------------------------------------------------------------------
+
+
+def test_broken_json_reasons_read_cleanly(session: Session, tmp_path: Path) -> None:
+    unterminated = tmp_path / "unterminated.json"
+    unterminated.write_text(
+        '{\n  "resourceType": "Patient",\n  "id": "p1",\n  "name": [\n    {\n      "family": "Jans',
+        encoding="utf-8",
+    )
+    control = tmp_path / "control.json"
+    control.write_text('{"resourceType": "Patient", "id": "p\n1"}', encoding="utf-8")
+    lines = tmp_path / "lines.ndjson"
+    lines.write_text('{"a": 1 "b": 2}\n{"resourceType": "Patient", "id": "p2"}\n')
+    summary = run(session, unterminated, control, lines)
+    assert [(p.where, p.reason) for p in summary.rejected] == [
+        (str(unterminated), "not valid JSON: unterminated string (line 6, column 17)"),
+        (str(control), "not valid JSON: invalid control character (line 1, column 37)"),
+        # The file:line says where; within one NDJSON line only the column is news.
+        (f"{lines}:1", "not valid JSON: expecting ',' delimiter (column 9)"),
+    ]
+    assert " at " not in all_reasons(summary)
+    assert summary.created == {"Patient": 1}
+
+
+# --- real data: birthTime and linked records ----------------------------------------------
+
+
+def test_newborn_birth_time_disagrees_with_birth_date(session: Session, realdata: Path) -> None:
+    hl7 = realdata / "hl7-fhir-r4-examples"
+    newborn = hl7 / "Patient-newborn.json"
+    summary = run(session, newborn, hl7 / "Patient-example.json")
+    # The element wins: birthDate as written (the birthTime has day and month swapped).
+    assert client(session, "Patient/newborn").birth_date == date(2017, 9, 5)
+    assert client(session, "Patient/example").birth_date == date(1974, 12, 25)  # they agree
+    assert [(w.where, w.reason) for w in summary.warnings] == [
+        (str(newborn), "birthDate and its birthTime extension disagree; kept birthDate")
+    ]
+    text = all_reasons(summary)
+    assert "2017" not in text and "05/09" not in text and "1974" not in text
+
+
+def test_birth_time_agreeing_with_a_partial_birth_date_is_fine(
+    session: Session, tmp_path: Path
+) -> None:
+    def born(pid: str, birth: str, birth_time: str) -> dict[str, Any]:
+        ext = {"url": fhir_import.BIRTH_TIME_URL, "valueDateTime": birth_time}
+        return patient(pid, birthDate=birth, _birthDate={"extension": [ext]})
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": born("same-year", "2017", "2017-05-09T17:11:00+01:00")},
+            {"resource": born("other-month", "2017-09", "2017-05-09T17:11:00+01:00")},
+            {"resource": born("bad-time", "2017-09-05", "17:11")},
+        ],
+    }
+    path = write(tmp_path / "b.json", bundle)
+    summary = run(session, path)
+    assert client(session, "Patient/same-year").birth_date_partial == "2017"
+    assert [(w.where, w.reason) for w in summary.warnings] == [
+        (f"{path}#1", "birthDate and its birthTime extension disagree; kept birthDate"),
+        (f"{path}#2", "the birthTime extension of birthDate is not a valid date; ignored"),
+    ]
+
+
+def test_linked_patients_are_two_clients_with_one_warning(session: Session, realdata: Path) -> None:
+    hl7 = realdata / "hl7-fhir-r4-examples"
+    pat1, pat2 = hl7 / "Patient-pat1.json", hl7 / "Patient-pat2.json"
+    summary = run(session, pat1, pat2)
+    assert summary.created == {"Patient": 2}
+    # Each links to the other (seealso): one warning for the pair, naming both.
+    assert [(w.where, w.reason) for w in summary.warnings] == [
+        (
+            str(pat1),
+            "Patient/pat1 is linked to Patient/pat2 as the same person (seealso); "
+            "imported as two clients",
+        )
+    ]
+    alone = run(session, pat2)  # the other record on its own says it too, from its side
+    assert [w.reason for w in alone.warnings] == [
+        "Patient/pat2 is linked to Patient/pat1 as the same person (seealso); "
+        "imported as two clients"
+    ]
+
+
+def test_link_shapes_in_a_bundle(session: Session, tmp_path: Path) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:new",
+                "resource": patient(
+                    "new",
+                    link=[
+                        {"other": {"reference": "urn:uuid:old"}, "type": "replaces"},
+                        {"other": {"reference": "RelatedPerson/rp"}, "type": "seealso"},
+                        {"other": {"reference": "Patient/new"}, "type": "seealso"},  # itself
+                        {"other": {"display": "no reference"}, "type": "seealso"},
+                        "not a link",
+                    ],
+                ),
+            },
+            {"fullUrl": "urn:uuid:old", "resource": patient("old")},
+        ],
+    }
+    path = write(tmp_path / "b.json", bundle)
+    summary = run(session, path)
+    assert summary.rejected == []
+    assert [(w.where, w.reason) for w in summary.warnings] == [
+        (
+            f"{path}#0",
+            "Patient/new is linked to Patient/old as the same person (replaces); "
+            "imported as two clients",
+        )
+    ]
