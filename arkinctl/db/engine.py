@@ -100,19 +100,17 @@ def current_revision(engine: Engine) -> str | None:
     """The migration the database is at, or None when it has no arkinctl schema."""
     try:
         with engine.connect() as conn:
-            if engine.dialect.name == "sqlite":
-                exists = conn.execute(
-                    text(
-                        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
-                    )
-                ).first()
-            else:
-                exists = conn.execute(text("SELECT to_regclass('alembic_version')")).scalar()
-            if not exists:
-                return None
+            # One round trip: every command pays for this check.
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except DatabaseError as exc:
+        if _is_missing_table(exc):
+            return None
         raise unavailable(engine, exc) from exc
+
+
+def _is_missing_table(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate == "42P01" or "no such table" in str(exc.orig)
 
 
 def unavailable(engine: Engine, exc: DBAPIError) -> DatabaseUnavailableError:

@@ -1,5 +1,8 @@
 """SQLAlchemy 2 typed models for every entity of DESIGN section 1.
 
+No ORM relationships: the services query what they need, deletes cascade in the database
+(ON DELETE CASCADE), and every command starts faster without mapper configuration work.
+
 The schema itself is created only by the migrations in `arkinctl/db/migrations`;
 `tests/db/test_migrations.py` fails when these models and the migrations disagree.
 """
@@ -22,7 +25,7 @@ from sqlalchemy import (
     event,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
 from arkinctl.db.types import UTCDateTime
 from arkinctl.textnorm import fold
@@ -101,10 +104,6 @@ class Client(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    episodes: Mapped[list[CareEpisode]] = relationship(
-        back_populates="client", cascade="all, delete-orphan", passive_deletes=True
-    )
-
     @property
     def display_name(self) -> str:
         parts = [self.given_name, self.name_prefix, self.family_name]
@@ -147,8 +146,6 @@ class CareEpisode(Base):
     end_date: Mapped[date | None] = mapped_column(Date)
     source_system: Mapped[str] = mapped_column(String(40))
     source_id: Mapped[str] = mapped_column(String(200))
-
-    client: Mapped[Client] = relationship(back_populates="episodes")
 
 
 class CareRelationship(Base):
