@@ -1,8 +1,6 @@
 """The `arkinctl` root command: global options, command groups, and the one place where
 errors become messages and exit codes."""
 
-from __future__ import annotations
-
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -72,7 +70,7 @@ def _silence_stdout() -> None:
         pass
 
 
-def _app_context(ctx: typer.Context) -> AppContext | None:
+def _app_context(ctx: typer.Context) -> "AppContext | None":
     from arkinctl.context import AppContext
 
     return ctx.find_object(AppContext)

@@ -1,7 +1,5 @@
 """`arkinctl client`: who is this client, in one screen; and finding them by name."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

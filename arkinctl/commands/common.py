@@ -1,7 +1,5 @@
 """Option types and helpers every command module shares."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -41,7 +39,7 @@ ReasonOption = Annotated[
 ]
 
 
-def app_context(ctx: typer.Context) -> AppContext:
+def app_context(ctx: typer.Context) -> "AppContext":
     """The invocation's AppContext, remembering which command runs (for the audit trail)."""
     from arkinctl.context import AppContext
 

@@ -1,7 +1,5 @@
 """`arkinctl db`: create, upgrade and inspect the schema (only through migrations)."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
 import typer
@@ -46,7 +44,7 @@ def upgrade(ctx: typer.Context, fmt: FormatOption = None) -> None:
     _report(app_, upgrade_schema(app_.engine(check_schema=False, create=True)), fmt)
 
 
-def _report(app_: AppContext, message: str, fmt: FormatOption) -> None:
+def _report(app_: "AppContext", message: str, fmt: FormatOption) -> None:
     from arkinctl.db.engine import SCHEMA_HEAD
 
     out = app_.output(fmt)

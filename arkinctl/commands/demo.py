@@ -1,7 +1,5 @@
 """`arkinctl demo`: build a demo database and show what the tool does with it."""
 
-from __future__ import annotations
-
 import typer
 
 from arkinctl.commands.common import FormatOption, app_context, command_group

@@ -1,7 +1,5 @@
 """`arkinctl diagnose`: why does the client see no data in the portal?"""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -87,7 +85,7 @@ def diagnose(
         raise typer.Exit(int(ExitCode.DIAGNOSIS_PROBLEM))
 
 
-def diagnosis_sections(d: Diagnosis, title: str | None = None) -> list[Section]:
+def diagnosis_sections(d: "Diagnosis", title: str | None = None) -> "list[Section]":
     """The human view of one diagnosis: the checks, then cause, remedy and next command."""
     from arkinctl.output import Section
 
@@ -106,5 +104,5 @@ def diagnosis_sections(d: Diagnosis, title: str | None = None) -> list[Section]:
     return [Section(title, headers=["", "check", "detail"], rows=rows), Section(None, summary)]
 
 
-def render_diagnosis(out: Output, d: Diagnosis, title: str | None = None) -> None:
+def render_diagnosis(out: "Output", d: "Diagnosis", title: str | None = None) -> None:
     out.document(d.as_dict(), diagnosis_sections(d, title))

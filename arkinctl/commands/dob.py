@@ -1,7 +1,5 @@
 """`arkinctl dob`: compare the record's date of birth with the portal's (and the client's)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

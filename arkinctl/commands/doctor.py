@@ -1,7 +1,5 @@
 """`arkinctl doctor`: is the tool itself healthy? Config, database, schema."""
 
-from __future__ import annotations
-
 import typer
 
 from arkinctl.commands.common import FormatOption, app_context, command_group

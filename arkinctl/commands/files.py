@@ -1,7 +1,5 @@
 """`arkinctl files`: a client's file parts, and whether the portal shows each."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

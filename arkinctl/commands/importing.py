@@ -1,7 +1,5 @@
 """`arkinctl import`: bring in the care record (FHIR, CSV) and the portal's member list."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -129,7 +127,7 @@ def _read_source(source: str) -> tuple[str, bytes]:
         raise InvalidInputError(f"cannot read {source}: permission denied") from None
 
 
-def _finish(app_: AppContext, summary: ImportSummary, fmt: FormatOption) -> None:
+def _finish(app_: "AppContext", summary: "ImportSummary", fmt: FormatOption) -> None:
     from arkinctl.errors import ExitCode
     from arkinctl.output import Section
 

@@ -1,7 +1,5 @@
 """`arkinctl share`: switch portal sharing on or off for a client (technical staff)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
