@@ -22,16 +22,47 @@ Empty cells and absent columns:
 Bad rows are rejected with `file:line` and a reason naming the column, never the value
 (a BSN, date of birth or e-mail address must not end up in a terminal or a log). Rows go
 in per chunk inside a savepoint; when the database refuses a chunk, its rows are retried
-one by one so that only the offending row is lost.
+one by one so that only the offending row is lost. Rows the CSV reader cannot use (too few
+or too many fields, an unclosed quote, a field over the size limit) are rejected the same
+way, and count as rows read.
+
+Keys appear once per file. A client number (clients), an account id (accounts) or a BSN
+(clients) that is on an earlier row of the same file makes every later row with it
+rejected, **whatever happened to the earlier row**: also when that row was itself rejected
+(bad data, too few fields). Taking the later row instead would make the result depend on
+which of two contradicting rows happens to be valid today, and a re-run after fixing the
+first row would silently flip the record; a file that names a key twice must be fixed.
+
+A BSN identifies one person. A row that gives a client a BSN that another client already
+has in the database is rejected ("the BSN already belongs to client N"; the client number
+is named, never the BSN). A client that already shares its BSN with another (older data)
+can still be updated, with a warning.
+
+E-mail addresses are checked with `email-validator` (syntax only, no DNS) and stored in
+its normalised form (domain lower-cased, the part before the @ as written):
+
+- clients: an invalid address rejects the row, naming the column;
+- portal accounts: the address is the portal's data, not ours to refuse, and the account
+  matters more than its e-mail (rejecting it would make `diagnose` say "no account"). An
+  invalid one is stored as given, with a warning, so support sees what the client typed;
+  one too long for the column is stored as missing, with a warning.
+
+Dates: Excel may write a date column as a date-time (`4-3-1985 00:00`,
+`1985-03-04 00:00:00`); a time of midnight is dropped, any other time rejects the value.
+The portal's `date_of_birth` is the client's own input: an unreadable one (`31-02-1990`,
+`04-03-85`, `tomorrow`) keeps the account, stores the date as missing and warns, so that
+`diagnose` reports `dob_missing`, the real problem, instead of `no_account`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
@@ -125,11 +156,40 @@ def _text(table: CsvTable, values: Mapping[str, str], name: str, limit: int | No
     return value or None
 
 
+# Excel's date-time in a date column: the date, a space or T, and a time of day.
+_TIME_OF_DAY = re.compile(
+    r"^(?P<date>\S.*?)[ T]+(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?$"
+)
+
+
+def parse_date_cell(raw: str) -> date:
+    """A date as `parse_user_date` reads it, also with Excel's added time of midnight.
+
+    Raises `InvalidInputError` (never quoting the value) for anything else.
+    """
+    text = raw.strip()
+    # Only short values can be a date and a time; the bound keeps the regex linear.
+    if len(text) <= 40 and (m := _TIME_OF_DAY.match(text)):
+        midnight = (
+            int(m["h"]) == 0
+            and int(m["m"]) == 0
+            and int(m["s"] or 0) == 0
+            and not (m["f"] or "").strip("0")
+        )
+        if not midnight:
+            raise InvalidInputError(
+                "the date has a time of day other than midnight",
+                hint="a date is expected, e.g. 04-03-1985",
+            )
+        text = m["date"]
+    return parse_user_date(text)
+
+
 def _date(table: CsvTable, values: Mapping[str, str], name: str) -> date | None:
     if not values[name]:
         return None
     try:
-        return parse_user_date(values[name])
+        return parse_date_cell(values[name])
     except InvalidInputError as exc:
         raise _Rejected(f"{table.label(name)}: {exc}") from None
 
@@ -145,21 +205,57 @@ def _instant(
         raise _Rejected(f"{table.label(name)}: {exc}") from None
 
 
+def _email_problem(exc: EmailNotValidError) -> str:
+    """The library's reason without its specifics (the characters or labels it quotes)."""
+    text = str(exc).removeprefix("After Unicode normalization: ")
+    text = re.split(r"[(:]", text, maxsplit=1)[0].strip().rstrip(".")
+    return text[:1].lower() + text[1:]
+
+
 def _email(table: CsvTable, values: Mapping[str, str], name: str, limit: int | None) -> str | None:
+    """The normalised address (domain lower-cased); an invalid one rejects the row."""
     value = _text(table, values, name, limit)
     if value is None:
         return None
-    local, at, domain = value.partition("@")
-    if not at or not local or not domain or "@" in domain or any(c.isspace() for c in value):
-        raise _Rejected(f"{table.label(name)}: not an e-mail address")
-    return value
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise _Rejected(
+            f"{table.label(name)}: not a valid e-mail address ({_email_problem(exc)})"
+        ) from None
+
+
+def _portal_email(
+    table: CsvTable, values: Mapping[str, str], name: str, limit: int | None, warnings: list[str]
+) -> str | None:
+    """The portal's address: normalised when valid, else kept as given with a warning."""
+    value = " ".join(values[name].split())
+    if not value:
+        return None
+    if limit is not None and len(value) > limit:
+        warnings.append(f"{table.label(name)} is longer than {limit} characters; stored as missing")
+        return None
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        warnings.append(
+            f"{table.label(name)} is not a valid e-mail address ({_email_problem(exc)}); "
+            "stored as given"
+        )
+        return value
+
+
+def _valid_bsn(raw: str) -> str | None:
+    """The BSN in its 9-digit form, or None when `raw` is not a valid one."""
+    compact = str(stdnum_bsn.compact(raw))  # drops dots/spaces, restores a lost 0
+    return compact if stdnum_bsn.is_valid(compact) else None
 
 
 def _bsn(table: CsvTable, values: Mapping[str, str]) -> str | None:
     if not values["bsn"]:
         return None
-    compact = str(stdnum_bsn.compact(values["bsn"]))  # drops dots/spaces, restores a lost 0
-    if not stdnum_bsn.is_valid(compact):
+    compact = _valid_bsn(values["bsn"])
+    if compact is None:
         raise _Rejected(f"{table.label('bsn')}: not a valid BSN (9 digits, 11-proof)")
     return compact
 
@@ -184,6 +280,21 @@ def _required_key(table: CsvTable, values: Mapping[str, str], name: str, limit: 
 
 Row = TypeVar("Row", "_ClientRow", "_AccountRow")
 Ctx = TypeVar("Ctx")
+# A row's keys that must be unique in a file: (kind, value), e.g. ("bsn", "111222333").
+UniqueKeys = Callable[[Mapping[str, str]], list[tuple[str, str]]]
+# Why a later row is rejected: (kind, value, first line, the first row's own key) → reason.
+DuplicateReason = Callable[[str, str, int, str], str]
+
+
+def _given(values: Mapping[str, str], name: str) -> bool:
+    """The row has this cell: its column is in the file and the row is not cut short before
+    it. A cell that is not given leaves its field alone; an empty one clears it."""
+    return name in values
+
+
+def _key_text(values: Mapping[str, str], name: str) -> str:
+    """A key cell as `_text` stores it, read from any row (also one that is rejected)."""
+    return " ".join(values.get(name, "").split())
 
 
 def _run(
@@ -192,38 +303,50 @@ def _run(
     summary: ImportSummary,
     *,
     parse: Callable[[int, Mapping[str, str]], Row],
-    key: Callable[[Row], str],
-    key_label: str,
+    key_column: str,
+    unique: UniqueKeys,
+    duplicate: DuplicateReason,
     prefetch: Callable[[Session, list[Row]], Ctx],
     apply: Callable[[Session, Row, Ctx], _Outcome],
+    finish: Callable[[Session, Ctx], None] | None = None,
 ) -> list[_Outcome]:
-    """Parse every row, apply them per chunk, and fill `summary`; returns the outcomes."""
+    """Parse every row, apply them per chunk, and fill `summary`; returns the outcomes.
+
+    `finish`, when given, runs after a chunk's rows were applied, before its flush."""
     rejected: list[tuple[int, str]] = []
     outcomes: list[_Outcome] = []
-    first_line: dict[str, int] = {}
+    # kind → value → (first line, that row's key_column value)
+    seen: dict[str, dict[str, tuple[int, str]]] = {}
     chunk: list[Row] = []
     rows_read = 0
 
     def flush_chunk() -> None:
-        _apply_chunk(session, chunk, prefetch, apply, outcomes, rejected)
+        _apply_chunk(session, chunk, prefetch, apply, finish, outcomes, rejected)
         chunk.clear()
 
-    for line, values in table.rows(on_bad_row=lambda n, why: rejected.append((n, why))):
+    for row in table.records():
         rows_read += 1
+        # Keys count from every row the reader could split, good or bad (module docstring).
+        owner = _key_text(row.values, key_column)
+        again: str | None = None
+        for kind, value in unique(row.values):
+            first = seen.setdefault(kind, {}).get(value)
+            if first is None:
+                seen[kind][value] = (row.line, owner)
+            elif again is None:
+                again = duplicate(kind, value, *first)
+        if row.problem is not None:
+            rejected.append((row.line, row.problem))
+            continue
+        if again is not None:
+            rejected.append((row.line, again))
+            continue
         try:
-            row = parse(line, values)
+            parsed = parse(row.line, row.values)
         except _Rejected as exc:
-            rejected.append((line, exc.reason))
+            rejected.append((row.line, exc.reason))
             continue
-        k = key(row)
-        if k in first_line:
-            # Taking both would make every re-run flip the record between them.
-            rejected.append(
-                (line, f"{key_label} {k} is also on line {first_line[k]}; only that row counts")
-            )
-            continue
-        first_line[k] = line
-        chunk.append(row)
+        chunk.append(parsed)
         if len(chunk) >= CHUNK_SIZE:
             flush_chunk()
     if chunk:
@@ -238,6 +361,11 @@ def _run(
         for warning in outcome.warnings:
             summary.warnings.append(Problem(f"{source}:{outcome.line}", warning))
     summary.notes.extend(table.notes)
+    if table.short_rows:
+        summary.notes.append(
+            f"{table.short_rows} row(s) had fewer cells than the header (Excel leaves out "
+            "trailing separators); their missing cells were left unchanged"
+        )
     if rows_read == 0:
         summary.notes.append("the file has a header but no rows")
     return outcomes
@@ -248,23 +376,41 @@ def _apply_chunk(
     rows: list[Row],
     prefetch: Callable[[Session, list[Row]], Ctx],
     apply: Callable[[Session, Row, Ctx], _Outcome],
+    finish: Callable[[Session, Ctx], None] | None,
     outcomes: list[_Outcome],
     rejected: list[tuple[int, str]],
 ) -> None:
+    """Apply `rows` in one savepoint. `apply` may raise `_Rejected` only before it changes
+    anything; when the database refuses the chunk, retry its rows one by one."""
     try:
         with session.begin_nested():
             ctx = prefetch(session, rows)
-            done = [apply(session, row, ctx) for row in rows]
+            done: list[_Outcome] = []
+            refused: list[tuple[int, str]] = []
+            for row in rows:
+                try:
+                    done.append(apply(session, row, ctx))
+                except _Rejected as exc:
+                    refused.append((row.line, exc.reason))
+            if finish is not None:
+                finish(session, ctx)
             session.flush()
         outcomes.extend(done)
+        rejected.extend(refused)
         return
     except (IntegrityError, DataError):
         pass  # the savepoint is rolled back; find the row the database refuses
     for row in rows:
         try:
             with session.begin_nested():
-                outcome = apply(session, row, prefetch(session, [row]))
+                ctx = prefetch(session, [row])
+                outcome = apply(session, row, ctx)
+                if finish is not None:
+                    finish(session, ctx)
                 session.flush()
+        except _Rejected as exc:
+            rejected.append((row.line, exc.reason))
+            continue
         except (IntegrityError, DataError) as exc:
             # The first line of the driver's message names the constraint, not the values.
             rejected.append((row.line, f"the database refused the row: {describe_db_error(exc)}"))
@@ -298,6 +444,40 @@ class _ClientCtx:
     clients: dict[str, Client]
     episodes: dict[str, CareEpisode]
     taken_source_ids: set[str]
+    bsn_owners: dict[str, set[str]]  # BSN → client numbers holding it (the chunk's BSNs)
+    # Episodes of clients created in this chunk, added once a flush has given them an id
+    # (the models have no ORM relationships to do that ordering for us).
+    new_episodes: list[tuple[Client, CareEpisode]] = field(default_factory=list)
+
+
+def _finish_clients(session: Session, ctx: _ClientCtx) -> None:
+    if not ctx.new_episodes:
+        return
+    session.flush()  # one batch of INSERTs for the chunk's new clients
+    for client, episode in ctx.new_episodes:
+        episode.client_id = client.id
+        session.add(episode)
+    ctx.new_episodes.clear()
+
+
+def _client_keys(values: Mapping[str, str]) -> list[tuple[str, str]]:
+    keys: list[tuple[str, str]] = []
+    if number := _key_text(values, "client_number"):
+        keys.append(("client_number", number))
+    if (raw := values.get("bsn")) and (bsn := _valid_bsn(raw)) is not None:
+        keys.append(("bsn", bsn))
+    return keys
+
+
+def _client_duplicate(kind: str, value: str, first_line: int, first_owner: str) -> str:
+    if kind == "bsn":  # never name the BSN itself
+        if first_owner:
+            return f"the BSN already belongs to client {first_owner} (line {first_line})"
+        return f"the BSN is also on line {first_line}; a BSN identifies one person"
+    return (
+        f"client number {value} is also on line {first_line}; a client number may appear "
+        "only once in a file, so later rows are rejected"
+    )
 
 
 def _client_source_id(client_number: str) -> str:
@@ -310,28 +490,28 @@ def _parse_client(
     number = _required_key(table, values, "client_number", _max_length(Client, "client_number"))
     fields: dict[str, object] = {}
     for name in ("given_name", "name_prefix", "family_name", "phone"):
-        if table.has(name):
+        if _given(values, name):
             fields[name] = _text(table, values, name, _max_length(Client, name))
-    if table.has("bsn"):
+    if _given(values, "bsn"):
         fields["bsn"] = _bsn(table, values)
-    if table.has("email"):
+    if _given(values, "email"):
         fields["email"] = _email(table, values, "email", _max_length(Client, "email"))
-    if table.has("date_of_birth"):
+    if _given(values, "date_of_birth"):
         born = _date(table, values, "date_of_birth")
         if born is not None and born > datetime.now(settings.timezone).date():
             raise _Rejected(f"{table.label('date_of_birth')}: the date is in the future")
         fields["birth_date"] = born
         fields["birth_date_partial"] = None  # a full (or cleared) date replaces a partial one
     deceased_cell_empty = False
-    if table.has("deceased_date"):
+    if _given(values, "deceased_date"):
         died = _date(table, values, "deceased_date")
         if died is None:
             deceased_cell_empty = True
         else:
             fields["deceased_date"] = died
             fields["deceased"] = True
-    sharing = _switch(table, values, "sharing") if table.has("sharing") else None
-    treated = _date(table, values, "treated_since") if table.has("treated_since") else None
+    sharing = _switch(table, values, "sharing") if _given(values, "sharing") else None
+    treated = _date(table, values, "treated_since") if _given(values, "treated_since") else None
     return _ClientRow(line, number, fields, sharing, treated, deceased_cell_empty)
 
 
@@ -349,11 +529,47 @@ def _prefetch_clients(session: Session, rows: list[_ClientRow]) -> _ClientCtx:
             Client.source_system == SOURCE_SYSTEM, Client.source_id.in_(source_ids)
         )
     )
+    bsns = {b for r in rows if isinstance(b := r.fields.get("bsn"), str)}
+    bsn_owners: dict[str, set[str]] = {}
+    if bsns:
+        holders = session.execute(
+            select(Client.bsn, Client.client_number).where(Client.bsn.in_(bsns))
+        )
+        for bsn, number in holders:
+            if bsn is not None:
+                bsn_owners.setdefault(bsn, set()).add(number)
     return _ClientCtx(
         clients={c.client_number: c for c in clients},
         episodes={e.source_id: e for e in episodes},
         taken_source_ids={s for s in taken if s is not None},
+        bsn_owners=bsn_owners,
     )
+
+
+def _check_bsn(row: _ClientRow, client: Client | None, ctx: _ClientCtx) -> str | None:
+    """Raise `_Rejected` when the row would give its client another client's BSN; a
+    warning when the client already shares it (data from before this check)."""
+    bsn = row.fields.get("bsn")
+    if not isinstance(bsn, str):
+        return None
+    others = ctx.bsn_owners.get(bsn, set()) - {row.client_number}
+    if not others:
+        return None
+    if client is None or client.bsn != bsn:
+        raise _Rejected(f"the BSN already belongs to client {min(others)}")
+    return (
+        f"the BSN also belongs to client {', '.join(sorted(others))}; a BSN identifies one "
+        "person: correct it in the care record"
+    )
+
+
+def _track_bsn(ctx: _ClientCtx, number: str, old: str | None, new: str | None) -> None:
+    if old == new:
+        return
+    if old is not None:
+        ctx.bsn_owners.get(old, set()).discard(number)
+    if new is not None:
+        ctx.bsn_owners.setdefault(new, set()).add(number)
 
 
 def _apply_client(
@@ -369,6 +585,17 @@ def _apply_client(
     source_id = _client_source_id(row.client_number)
     sharing_reason = f"import of {source}"[:500]
     client = ctx.clients.get(row.client_number)
+    shared = _check_bsn(row, client, ctx)  # first: a rejected row must change nothing
+    if shared is not None:
+        outcome.warnings.append(shared)
+    if "bsn" in row.fields:
+        new_bsn = row.fields["bsn"]
+        _track_bsn(
+            ctx,
+            row.client_number,
+            client.bsn if client is not None else None,
+            new_bsn if isinstance(new_bsn, str) else None,
+        )
     if client is None:
         client = Client(client_number=row.client_number, sharing_enabled=True, **row.fields)
         if source_id not in ctx.taken_source_ids:
@@ -400,13 +627,16 @@ def _apply_client(
         episode = ctx.episodes.get(source_id)
         if episode is None:
             episode = CareEpisode(
-                client=client,
                 kind="record",
                 start_date=row.treated_since,
                 source_system=SOURCE_SYSTEM,
                 source_id=source_id,
             )
-            session.add(episode)
+            if client.id is None:
+                ctx.new_episodes.append((client, episode))  # needs the id: added after a flush
+            else:
+                episode.client_id = client.id
+                session.add(episode)
             ctx.episodes[source_id] = episode
             outcome.counts.append(("created", "care_episode"))
         elif _set(episode, "start_date", row.treated_since):
@@ -432,10 +662,12 @@ def import_clients(
         table,
         summary,
         parse=lambda line, values: _parse_client(table, settings, line, values),
-        key=lambda row: row.client_number,
-        key_label="client number",
+        key_column="client_number",
+        unique=_client_keys,
+        duplicate=_client_duplicate,
         prefetch=_prefetch_clients,
         apply=apply,
+        finish=_finish_clients,
     )
     record(
         session,
@@ -456,6 +688,19 @@ class _AccountRow:
     line: int
     account_id: str
     fields: dict[str, object]  # PortalAccount attributes from the columns the file has
+    warnings: list[str] = field(default_factory=list)  # about the portal's own data
+
+
+def _account_keys(values: Mapping[str, str]) -> list[tuple[str, str]]:
+    account_id = _key_text(values, "account_id")
+    return [("account_id", account_id)] if account_id else []
+
+
+def _account_duplicate(kind: str, value: str, first_line: int, first_owner: str) -> str:
+    return (
+        f"account {value} is also on line {first_line}; an account may appear only once "
+        "in a file, so later rows are rejected"
+    )
 
 
 @dataclass
@@ -480,18 +725,30 @@ def _parse_account(
             "(uitgenodigd, actief, geblokkeerd, gedeactiveerd)"
         )
     fields: dict[str, object] = {"status": status}
+    warnings: list[str] = []
     for name in ("identification_number", "first_name", "surname"):
-        if table.has(name):
+        if _given(values, name):
             fields[name] = _text(table, values, name, _max_length(PortalAccount, name))
-    if table.has("email"):
-        fields["email"] = _email(table, values, "email", _max_length(PortalAccount, "email"))
-    if table.has("date_of_birth"):
+    if _given(values, "email"):
+        fields["email"] = _portal_email(
+            table, values, "email", _max_length(PortalAccount, "email"), warnings
+        )
+    if _given(values, "date_of_birth"):
         # Kept as typed, even in the future: a 2085 here is the mismatch diagnose explains.
-        fields["birth_date"] = _date(table, values, "date_of_birth")
+        # One that cannot be read is the client's typo, not a reason to lose the account.
+        born = None
+        if values["date_of_birth"]:
+            try:
+                born = parse_date_cell(values["date_of_birth"])
+            except InvalidInputError:
+                warnings.append(
+                    f"{table.label('date_of_birth')} is not a readable date; stored as missing"
+                )
+        fields["birth_date"] = born
     for name in ("created_at", "last_login_at"):
-        if table.has(name):
+        if _given(values, name):
             fields[name] = _instant(table, values, name, settings)
-    return _AccountRow(line, account_id, fields)
+    return _AccountRow(line, account_id, fields, warnings)
 
 
 def _prefetch_accounts(session: Session, rows: list[_AccountRow]) -> _AccountCtx:
@@ -503,7 +760,7 @@ def _prefetch_accounts(session: Session, rows: list[_AccountRow]) -> _AccountCtx
 
 
 def _apply_account(session: Session, row: _AccountRow, ctx: _AccountCtx) -> _Outcome:
-    outcome = _Outcome(row.line)
+    outcome = _Outcome(row.line, warnings=list(row.warnings))
     account = ctx.accounts.get(row.account_id)
     if account is None:
         account = PortalAccount(account_id=row.account_id, **row.fields)
@@ -542,8 +799,9 @@ def import_accounts(
         table,
         summary,
         parse=lambda line, values: _parse_account(table, settings, line, values),
-        key=lambda row: row.account_id,
-        key_label="account",
+        key_column="account_id",
+        unique=_account_keys,
+        duplicate=_account_duplicate,
         prefetch=_prefetch_accounts,
         apply=_apply_account,
     )

@@ -136,3 +136,92 @@ def test_unlinked_account_kept_and_reported(cli: Cli, tmp_path: Path) -> None:
 
     again = json.loads(cli("import", "accounts", str(members), "--format", "json").stdout)
     assert again["unchanged"] == {"account": 2}
+
+
+# ---- regressions --------------------------------------------------------------------------
+
+
+def test_unsupported_delimiter_exits_5_saying_what_the_header_holds(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = _write(tmp_path, "pipe.csv", "client_number|bsn|given_name\n1|111222333|Jan\n")
+    result = cli("import", "clients", str(path))
+    assert result.exit_code == 5
+    assert result.stderr.startswith(
+        "Error: the header line has 1 column: 'client_number|bsn|given_name'; expected a ',' "
+        "or ';' separated header with client_number (cliëntnummer, clientnr, client_id)"
+    )
+    assert "sep=|" in result.stderr and "no client_number column" not in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_excel_sep_line_from_stdin(cli: Cli) -> None:
+    data = "sep=;\r\nCliëntnummer;Voornaam\r\n1001;Zoë\r\n1002\r\n".encode()
+    result = cli("import", "clients", "-", "--format", "json", input=data)
+    assert result.exit_code == 10
+    doc = json.loads(result.stdout)
+    assert doc["created"] == {"client": 1}
+    assert doc["rejected"] == [
+        {
+            "where": "<stdin>:4",
+            "reason": "the row has 1 field but the header has 2; are the ';' separators missing?",
+        }
+    ]
+
+
+def test_huge_field_and_unclosed_quote_lose_only_their_rows(cli: Cli, tmp_path: Path) -> None:
+    data = (
+        "client_number;given_name\n"
+        f"H1;{'x' * 200_000}\n"  # 2
+        "H2;Piet\n"  # 3
+        'H3;"unterminated quote\n'  # 4
+        "H4;ok\n"  # 5
+        'H5;"open at the end\n'  # 6
+    )
+    result = cli("import", "clients", str(_write(tmp_path, "c.csv", data)), "--format", "json")
+    assert result.exit_code == 10, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["created"] == {"client": 2}
+    assert [r["where"] for r in doc["rejected"]] == ["c.csv:2", "c.csv:4", "c.csv:6"]
+    assert doc["rejected"][0]["reason"].startswith("a field is longer than 32767 characters")
+    assert all(r["reason"].startswith("unclosed quote") for r in doc["rejected"][1:])
+    assert doc["notes"] == []
+
+
+def test_unreadable_portal_dob_keeps_the_account_and_diagnose_says_dob_missing(
+    cli: Cli, tmp_path: Path
+) -> None:
+    clients = "client_number;date_of_birth;treated_since\nC1;04-03-1985;01-02-2023\n"
+    assert cli("import", "clients", str(_write(tmp_path, "c.csv", clients))).exit_code == 0
+    members = _write(
+        tmp_path,
+        "members.csv",
+        "account_id;identification_number;status;date_of_birth;email\n"
+        "A1;C1;active;31-02-1990;kees@example\n",
+    )
+    result = cli("import", "accounts", str(members), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["created"] == {"account": 1} and doc["rejected"] == []
+    reasons = [w["reason"] for w in doc["warnings"]]
+    assert "date_of_birth is not a readable date; stored as missing" in reasons
+    assert any(r.startswith("email is not a valid e-mail address") for r in reasons)
+    for secret in ("31-02-1990", "kees@example"):
+        assert secret not in result.stdout and secret not in result.stderr
+
+    diagnosis = cli("--format", "json", "diagnose", "C1")
+    assert diagnosis.exit_code == 20, diagnosis.stderr
+    assert json.loads(diagnosis.stdout)["cause"] == "dob_missing"
+
+
+def test_same_bsn_for_two_clients_exits_10_naming_the_client_not_the_bsn(
+    cli: Cli, tmp_path: Path
+) -> None:
+    data = "client_number;bsn\nB1;111222333\nB2;111222333\n"
+    result = cli("import", "clients", str(_write(tmp_path, "c.csv", data)), "--format", "json")
+    assert result.exit_code == 10
+    doc = json.loads(result.stdout)
+    assert doc["rejected"] == [
+        {"where": "c.csv:3", "reason": "the BSN already belongs to client B1 (line 2)"}
+    ]
+    assert "111222333" not in result.stdout and "111222333" not in result.stderr

@@ -21,7 +21,7 @@ SETTINGS = Settings(database_url="sqlite://", database_is_default=False, user="t
 
 # Obviously fake people; the BSNs are the well-known test numbers (11-proof).
 GOOD = """client_number,bsn,given_name,name_prefix,family_name,date_of_birth,email,treated_since
-C1,111222333,Test,van der,Testpersoon,04-03-1985,c1@example.test,01-02-2023
+C1,111222333,Test,van der,Testpersoon,04-03-1985,c1@example.com,01-02-2023
 C2,999.911.120,Proef,,Persoon,2000-02-29,,
 """
 
@@ -78,13 +78,13 @@ def test_creates_clients_with_compact_bsn_and_episode(session: Session) -> None:
 def test_bad_rows_are_rejected_by_line_and_good_rows_kept(session: Session) -> None:
     data = (
         "client_number;bsn;date_of_birth;email\n"
-        "C1;111222333;04-03-1985;c1@example.test\n"  # 2 ok
+        "C1;111222333;04-03-1985;c1@example.com\n"  # 2 ok
         "C2;123456789;04-03-1985;\n"  # 3 BSN fails the 11-proof
         "C3;;31-31-1985;\n"  # 4 no such date
-        ";123456782;04-03-1985;\n"  # 5 no client number
+        ";555555550;04-03-1985;\n"  # 5 no client number
         "C5;;29-02-2001;\n"  # 6 not a leap year
-        "C6;;01-01-1990;no-at-sign.example.test\n"  # 7 not an e-mail address
-        "C7;123456782;29-02-2000;c7@example.test\n"  # 8 ok
+        "C6;;01-01-1990;no-at-sign.example.com\n"  # 7 not an e-mail address
+        "C7;123456782;29-02-2000;c7@example.com\n"  # 8 ok
         "C1;;;\n"  # 9 duplicate
     )
     summary = _clients(session, data)
@@ -115,11 +115,11 @@ def test_reimport_changes_nothing_and_a_changed_row_updates(session: Session) ->
     assert _client(session, "C1").updated_at == before
     assert _count(session, Client) == 2 and _count(session, CareEpisode) == 1
 
-    changed = GOOD.replace("c1@example.test,01-02-2023", "nieuw@example.test,01-03-2023")
+    changed = GOOD.replace("c1@example.com,01-02-2023", "nieuw@example.com,01-03-2023")
     summary = _clients(session, changed)
     assert summary.updated == {"client": 1, "care_episode": 1}
     assert summary.unchanged == {"client": 1}
-    assert _client(session, "C1").email == "nieuw@example.test"
+    assert _client(session, "C1").email == "nieuw@example.com"
     assert _count(session, CareEpisode) == 1
 
 
@@ -172,7 +172,7 @@ def test_dutch_excel_file_with_bom_crlf_semicolons(session: Session) -> None:
     text = (
         "Cliëntnummer;BSN;Voornaam;Tussenvoegsel;Achternaam;Geboortedatum;E-mail;"
         "Telefoon;In zorg sinds;Delen;Afdeling\r\n"
-        "1001;111 222 333;Zoë;de;Proef;04-03-1985;zoe@example.test;06-12345678;"
+        "1001;111 222 333;Zoë;de;Proef;04-03-1985;zoe@example.com;06-12345678;"
         "15-01-2022;ja;Noord\r\n"
         '1002;;"Jan\r\nPiet";;Test;4 maart 1985;;;;nee;Zuid\r\n'
         "\r\n"
@@ -245,7 +245,7 @@ def test_chunks_larger_than_one_savepoint(
 # ---- accounts ---------------------------------------------------------------------------
 
 ACCOUNTS = """account_id;identificatienummer;voornaam;achternaam;email;geboortedatum;status;created_at;last_login_at
-A1;C1;Test;Testpersoon;c1@example.test;04-03-1985;actief;2023-01-05T09:00:00Z;01-05-2023 10:00
+A1;C1;Test;Testpersoon;c1@example.com;04-03-1985;actief;2023-01-05T09:00:00Z;01-05-2023 10:00
 A2;C404;Niemand;Onbekend;;03-04-2085;uitgenodigd;;
 """  # noqa: E501
 
@@ -304,11 +304,272 @@ def test_bad_account_rows(session: Session) -> None:
         "A6,C6,active,,29-02-2001\n"
     )
     summary = _accounts(session, data)
-    assert summary.created == {"account": 1}
+    assert summary.created == {"account": 2}  # A6: an unreadable DOB keeps the account
     reasons = {p.where: p.reason for p in summary.rejected}
-    assert list(reasons) == [f"members.csv:{n}" for n in (3, 4, 5, 6, 7)]
+    assert list(reasons) == [f"members.csv:{n}" for n in (3, 4, 5, 6)]
     assert reasons["members.csv:3"].startswith("status:")
     assert reasons["members.csv:4"] == "account_id is empty"
     assert reasons["members.csv:5"] == "status is empty"
     assert reasons["members.csv:6"].startswith("last_login_at:")
-    assert reasons["members.csv:7"].startswith("date_of_birth:")
+    assert [(w.where, w.reason) for w in summary.warnings if "date" in w.reason] == [
+        ("members.csv:7", "date_of_birth is not a readable date; stored as missing")
+    ]
+
+
+# ---- regressions: rows the reader cannot use ---------------------------------------------
+
+FIVE = "client_number,bsn,given_name,family_name,email\n"
+
+
+def test_short_row_leaves_the_missing_fields_alone(session: Session) -> None:
+    _clients(session, FIVE + "2000001,111222333,Kees,Jansen,kees@example.com\n")
+    summary = _clients(session, FIVE + "2000001,,Cees\n2000002,,Piet,,\n")
+    assert summary.rejected == []
+    assert summary.updated == {"client": 1} and summary.created == {"client": 1}
+    assert any("fewer cells than the header" in n for n in summary.notes)
+    kees = _client(session, "2000001")
+    # bsn was given (empty: cleared), given_name changed, the cells not given are untouched
+    assert (kees.bsn, kees.given_name, kees.family_name, kees.email) == (
+        None,
+        "Cees",
+        "Jansen",
+        "kees@example.com",
+    )
+
+
+def test_a_huge_field_rejects_its_row_and_the_rest_is_imported(session: Session) -> None:
+    huge = "x" * 200_000
+    summary = _clients(session, f"client_number;given_name\nH1;{huge}\nH2;Piet\nH3;Kees\n")
+    assert [(p.where, p.reason) for p in summary.rejected] == [
+        ("clients.csv:2", "a field is longer than 32767 characters (the most Excel allows)")
+    ]
+    assert summary.created == {"client": 2}
+    assert "the file has a header but no rows" not in summary.notes
+    assert _count(session, Client) == 2
+
+
+def test_a_file_whose_only_row_is_bad_does_not_say_it_has_no_rows(session: Session) -> None:
+    summary = _clients(session, f"client_number;given_name\nH1;{'x' * 200_000}\n")
+    assert [p.where for p in summary.rejected] == ["clients.csv:2"]
+    assert summary.notes == []
+    assert _clients(session, "client_number;given_name\n\n").notes == [
+        "the file has a header but no rows"
+    ]
+
+
+def test_unclosed_quote_rejects_its_row_and_the_next_rows_are_imported(session: Session) -> None:
+    data = 'client_number;given_name\n4000006;"unterminated quote\n4000007;ok\n4000008;"Kees"\n'
+    summary = _clients(session, data)
+    assert [p.where for p in summary.rejected] == ["clients.csv:2"]
+    assert summary.rejected[0].reason.startswith("unclosed quote")
+    assert summary.created == {"client": 2}
+    assert _client(session, "4000007").given_name == "ok"
+    assert _client(session, "4000008").given_name == "Kees"
+
+
+def test_unclosed_quote_at_the_end_of_the_file_is_reported(session: Session) -> None:
+    summary = _clients(session, 'client_number;given_name\nE1;Jan\nE2;"Piet\n')
+    assert [p.where for p in summary.rejected] == ["clients.csv:3"]
+    assert summary.rejected[0].reason.startswith("unclosed quote")
+    assert summary.created == {"client": 1} and summary.failed
+
+
+# ---- regressions: keys, BSN, e-mail, dates -----------------------------------------------
+
+
+def test_a_bsn_given_twice_in_one_file_rejects_the_later_row(session: Session) -> None:
+    data = (
+        "client_number;bsn\n"
+        "B1;111222333\n"
+        "B2;111.222.333\n"  # the same BSN, written differently
+        "B3;\n"
+    )
+    summary = _clients(session, data)
+    assert [(p.where, p.reason) for p in summary.rejected] == [
+        ("clients.csv:3", "the BSN already belongs to client B1 (line 2)")
+    ]
+    assert summary.created == {"client": 2}
+    assert _client(session, "B1").bsn == "111222333"
+
+
+def test_a_bsn_another_client_has_in_the_database_is_rejected(session: Session) -> None:
+    _clients(session, "client_number;bsn\nB1;111222333\n")
+    summary = _clients(session, "client_number;bsn\nB2;111222333\nB3;999911120\n")
+    assert [(p.where, p.reason) for p in summary.rejected] == [
+        ("clients.csv:2", "the BSN already belongs to client B1")
+    ]
+    assert summary.created == {"client": 1}
+    assert session.scalar(select(Client).where(Client.client_number == "B2")) is None
+    # Its own BSN again: no conflict; moving a BSN within one file works in file order.
+    again = _clients(session, "client_number;bsn\nB1;123456782\nB2;111222333\n")
+    assert not again.rejected
+    assert _client(session, "B1").bsn == "123456782" and _client(session, "B2").bsn == "111222333"
+
+
+def test_a_client_already_sharing_its_bsn_can_be_updated_with_a_warning(session: Session) -> None:
+    _clients(session, "client_number;bsn\nB1;111222333\nB2;\n")
+    b2 = _client(session, "B2")
+    b2.bsn = "111222333"  # older data, from before the check
+    session.commit()
+    summary = _clients(session, "client_number;bsn;given_name\nB2;111222333;Jan\n")
+    assert not summary.rejected and summary.updated == {"client": 1}
+    assert [w.reason for w in summary.warnings] == [
+        "the BSN also belongs to client B1; a BSN identifies one person: correct it in the "
+        "care record"
+    ]
+
+
+def test_bsn_messages_never_contain_the_bsn(session: Session) -> None:
+    _clients(session, "client_number;bsn\nB1;111222333\n")
+    summary = _clients(session, "client_number;bsn\nB2;111222333\nB3;123456782\nB4;123456782\n")
+    assert len(summary.rejected) == 2
+    for p in summary.rejected:
+        assert "111222333" not in p.reason and "123456782" not in p.reason
+
+
+def test_a_client_number_twice_rejects_the_later_rows_even_if_the_first_was_bad(
+    session: Session,
+) -> None:
+    data = (
+        "client_number;date_of_birth;given_name\n"
+        "K1;31-02-1990;Eerste\n"  # 2 rejected: no such date
+        "K1;04-03-1985;Tweede\n"  # 3 rejected: K1 already on line 2
+        "K2;31-04-1985\n"  # 4 rejected: no such date (the missing cell is not given)
+        "K2;04-03-1985;Tweede\n"  # 5 rejected: K2 already on line 4
+        " K3 ;;\n"  # 6 ok
+        "K3;;\n"  # 7 rejected: the same number once spaces are dropped
+    )
+    summary = _clients(session, data)
+    reasons = {p.where: p.reason for p in summary.rejected}
+    assert list(reasons) == [f"clients.csv:{n}" for n in (2, 3, 4, 5, 7)]
+    assert reasons["clients.csv:3"].startswith("client number K1 is also on line 2")
+    assert reasons["clients.csv:5"].startswith("client number K2 is also on line 4")
+    assert reasons["clients.csv:7"].startswith("client number K3 is also on line 6")
+    assert summary.created == {"client": 1}
+    assert session.scalar(select(Client).where(Client.client_number == "K1")) is None
+
+
+def test_an_account_twice_rejects_the_later_rows_even_if_the_first_was_bad(
+    session: Session,
+) -> None:
+    data = (
+        "account_id;identification_number;status\n"
+        "A1;C1;weg\n"  # 2 rejected: unknown status
+        "A1;C1;active\n"  # 3 rejected: A1 already on line 2
+        "A2;C2;active\n"  # 4 ok
+        "A2;C2;blocked\n"  # 5 rejected
+    )
+    summary = _accounts(session, data)
+    reasons = {p.where: p.reason for p in summary.rejected}
+    assert list(reasons) == [f"members.csv:{n}" for n in (2, 3, 5)]
+    assert reasons["members.csv:3"].startswith("account A1 is also on line 2")
+    assert summary.created == {"account": 1}
+    assert session.scalar(select(PortalAccount).where(PortalAccount.account_id == "A1")) is None
+    a2 = session.scalar(select(PortalAccount).where(PortalAccount.account_id == "A2"))
+    assert a2 is not None and a2.status == "active"
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["kees@example", "x" * 300 + "@example.com", "a@@example.com", "kees@example..com", "jan"],
+)
+def test_an_invalid_client_email_rejects_the_row_naming_the_column(
+    session: Session, address: str
+) -> None:
+    summary = _clients(session, f"client_number;e-mail\nM1;{address}\nM2;m2@example.com\n")
+    assert [p.where for p in summary.rejected] == ["clients.csv:2"]
+    reason = summary.rejected[0].reason
+    assert reason.startswith("e-mail: not a valid e-mail address")
+    assert address not in reason and "example" not in reason
+    assert summary.created == {"client": 1}
+
+
+def test_client_email_is_stored_normalised(session: Session) -> None:
+    _clients(session, "client_number;email\nM1;Jan.Jansen+portal@Example.NL\n")
+    assert _client(session, "M1").email == "Jan.Jansen+portal@example.nl"
+    again = _clients(session, "client_number;email\nM1;Jan.Jansen+portal@example.nl\n")
+    assert again.unchanged == {"client": 1}
+
+
+def test_an_invalid_portal_email_keeps_the_account_stored_as_given(session: Session) -> None:
+    data = (
+        "account_id;identification_number;status;email\n"
+        "A1;C1;active;kees@example\n"
+        "A2;C2;active;Jan.Jansen+portal@Example.NL\n"
+        f"A3;C3;active;{'x' * 400}@example.com\n"
+    )
+    summary = _accounts(session, data)
+    assert summary.created == {"account": 3} and not summary.rejected
+    mail = [
+        (w.where, w.reason) for w in summary.warnings if "e-mail" in w.reason or "email" in w.reason
+    ]
+    assert mail == [
+        (
+            "members.csv:2",
+            "email is not a valid e-mail address (the part after the @-sign is not valid. "
+            "It should have a period); stored as given",
+        ),
+        ("members.csv:4", "email is longer than 320 characters; stored as missing"),
+    ]
+    rows = session.execute(select(PortalAccount.account_id, PortalAccount.email)).all()
+    stored = {account_id: email for account_id, email in rows}
+    assert stored == {"A1": "kees@example", "A2": "Jan.Jansen+portal@example.nl", "A3": None}
+
+
+@pytest.mark.parametrize("dob", ["31-02-1990", "04-03-85", "tomorrow", "04-03-1985 13:30"])
+def test_an_unreadable_portal_dob_keeps_the_account_and_stores_it_missing(
+    session: Session, dob: str
+) -> None:
+    data = "account_id;identification_number;status;date_of_birth\nA1;C1;active;04-03-1985\n"
+    _accounts(session, data)
+    summary = _accounts(session, data.replace("04-03-1985", dob))
+    assert not summary.rejected and summary.updated == {"account": 1}
+    assert [(w.where, w.reason) for w in summary.warnings if "date" in w.reason] == [
+        ("members.csv:2", "date_of_birth is not a readable date; stored as missing")
+    ]
+    a1 = session.scalar(select(PortalAccount).where(PortalAccount.account_id == "A1"))
+    assert a1 is not None
+    session.refresh(a1)
+    assert a1.birth_date is None
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["4-3-1985 00:00", "1985-03-04 00:00:00", "04-03-1985 0:00:00.000", "1985-03-04T00:00"],
+)
+def test_excel_date_times_at_midnight_are_dates(session: Session, written: str) -> None:
+    data = f"client_number;date_of_birth;treated_since\nT1;{written};{written}\n"
+    summary = _clients(session, data)
+    assert not summary.rejected
+    assert _client(session, "T1").birth_date == date(1985, 3, 4)
+    accounts = _accounts(
+        session, f"account_id;identification_number;status;date_of_birth\nA1;T1;active;{written}\n"
+    )
+    assert not accounts.warnings and not accounts.rejected
+    a1 = session.scalar(select(PortalAccount).where(PortalAccount.account_id == "A1"))
+    assert a1 is not None and a1.birth_date == date(1985, 3, 4)
+
+
+@pytest.mark.parametrize("written", ["4-3-1985 13:45", "1985-03-04 00:00:01", "04-03-1985 0:30"])
+def test_a_date_with_another_time_of_day_is_rejected(session: Session, written: str) -> None:
+    summary = _clients(session, f"client_number;geboortedatum\nT1;{written}\n")
+    assert [(p.where, p.reason) for p in summary.rejected] == [
+        (
+            "clients.csv:2",
+            "geboortedatum: the date has a time of day other than midnight "
+            "(a date is expected, e.g. 04-03-1985)",
+        )
+    ]
+
+
+def test_excel_sep_line_is_honoured_with_physical_line_numbers(session: Session) -> None:
+    data = (
+        "sep=;\r\n"
+        "client_number;given_name;date_of_birth\r\n"
+        "S1;Jan, Piet;04-03-1985\r\n"
+        "S2;;31-02-1985\r\n"  # 4: line numbers count the sep= line
+    )
+    summary = _clients(session, b"\xef\xbb\xbf" + data.encode())
+    assert summary.created == {"client": 1}
+    assert [p.where for p in summary.rejected] == ["clients.csv:4"]
+    assert _client(session, "S1").given_name == "Jan, Piet"
