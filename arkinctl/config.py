@@ -35,6 +35,34 @@ DEFAULT_CUTOFF = date(2022, 3, 1)
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
 
 
+SMTP_SECURITY = ("none", "starttls", "tls")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """How the outbox reaches the mail server, and where notices go."""
+
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # None: 25, 587 or 465 by `security`
+    security: str = "starttls"  # none | starttls | tls
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)  # never printed
+    from_address: str = "no-reply@localhost"
+    timeout_seconds: int = 30
+    max_attempts: int = 5
+    retry_base_seconds: int = 60
+    # A message claimed this long ago and never marked is left as uncertain.
+    claim_timeout_seconds: int = 600
+    technical_address: str | None = None
+    portal_url: str | None = None
+
+    @property
+    def port(self) -> int:
+        if self.smtp_port:
+            return self.smtp_port
+        return {"tls": 465, "starttls": 587}.get(self.security, 25)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -44,6 +72,9 @@ class Settings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     shared_kinds: frozenset[str] = DEFAULT_SHARED_KINDS
     invitation_expiry_days: int = 14
+    # A live invitation younger than this is not resent: the portal reminds on days 3 and 7.
+    resend_after_days: int = 7
+    mail: MailSettings = field(default_factory=MailSettings)
     sources: dict[str, str] = field(default_factory=dict)
 
 
@@ -169,16 +200,8 @@ def load_settings(*, database_url: str | None = None, user: str | None = None) -
     if values.get("ARKINCTL_SHARED_KINDS"):
         kinds = _parse_kinds(values["ARKINCTL_SHARED_KINDS"])
 
-    expiry = 14
-    if values.get("ARKINCTL_INVITATION_EXPIRY_DAYS"):
-        try:
-            expiry = int(values["ARKINCTL_INVITATION_EXPIRY_DAYS"])
-        except ValueError:
-            expiry = 0
-        if expiry < 1:
-            raise InvalidInputError(
-                "ARKINCTL_INVITATION_EXPIRY_DAYS must be a whole number of days, at least 1"
-            )
+    expiry = _whole_number(values, "ARKINCTL_INVITATION_EXPIRY_DAYS", 14, minimum=1)
+    resend_after = _whole_number(values, "ARKINCTL_INVITATION_RESEND_AFTER_DAYS", 7, minimum=0)
 
     return Settings(
         database_url=url,
@@ -188,7 +211,52 @@ def load_settings(*, database_url: str | None = None, user: str | None = None) -
         timezone=tz,
         shared_kinds=kinds,
         invitation_expiry_days=expiry,
+        resend_after_days=resend_after,
+        mail=_mail_settings(values),
         sources=sources,
+    )
+
+
+def _whole_number(values: dict[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = values.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise InvalidInputError(f"{name} must be a whole number, at least {minimum}")
+    return number
+
+
+def _mail_settings(values: dict[str, str]) -> MailSettings:
+    def text(name: str) -> str | None:
+        return values.get(name, "").strip() or None
+
+    security = (text("ARKINCTL_SMTP_SECURITY") or "starttls").lower()
+    if security not in SMTP_SECURITY:
+        raise InvalidInputError(
+            f"ARKINCTL_SMTP_SECURITY '{security}' is not one of {', '.join(SMTP_SECURITY)}"
+        )
+    port = _whole_number(values, "ARKINCTL_SMTP_PORT", 0, minimum=0)
+    if port > 65535:
+        raise InvalidInputError("ARKINCTL_SMTP_PORT must be a port number, 1 to 65535")
+    return MailSettings(
+        smtp_host=text("ARKINCTL_SMTP_HOST"),
+        smtp_port=port or None,
+        security=security,
+        user=text("ARKINCTL_SMTP_USER"),
+        password=values.get("ARKINCTL_SMTP_PASSWORD") or None,
+        from_address=text("ARKINCTL_MAIL_FROM") or "no-reply@localhost",
+        timeout_seconds=_whole_number(values, "ARKINCTL_SMTP_TIMEOUT", 30, minimum=1),
+        max_attempts=_whole_number(values, "ARKINCTL_OUTBOX_MAX_ATTEMPTS", 5, minimum=1),
+        retry_base_seconds=_whole_number(values, "ARKINCTL_OUTBOX_RETRY_SECONDS", 60, minimum=0),
+        claim_timeout_seconds=_whole_number(
+            values, "ARKINCTL_OUTBOX_CLAIM_TIMEOUT", 600, minimum=1
+        ),
+        technical_address=text("ARKINCTL_TECHNICAL_EMAIL"),
+        portal_url=text("ARKINCTL_PORTAL_URL"),
     )
 
 

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from arkinctl.errors import DatabaseUnavailableError, InvalidInputError, SchemaOutdatedError
 
-SCHEMA_HEAD = "0001_initial"
-KNOWN_REVISIONS = ("0001_initial",)
+SCHEMA_HEAD = "0002_invitations_outbox"
+KNOWN_REVISIONS = ("0001_initial", "0002_invitations_outbox")
 
 
 # How long a command waits for a lock another session holds before it gives up and says so.

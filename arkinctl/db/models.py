@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
@@ -211,11 +212,26 @@ class FilePart(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# An invitation that can still be accepted: a client has at most one (enforced by the
+# partial unique index below, so two batches at once can never invite a client twice).
+LIVE_INVITATION_STATUSES = ("queued", "sent")
+_LIVE_INVITATION_SQL = "status IN ('queued', 'sent')"
+
+
 class Invitation(Base):
-    """An invitation to create a portal account, delivered by e-mail."""
+    """An invitation to create a portal account, delivered by e-mail through the outbox."""
 
     __tablename__ = "invitations"
-    __table_args__ = (Index("ix_invitations_client_status", "client_id", "status"),)
+    __table_args__ = (
+        Index("ix_invitations_client_status", "client_id", "status"),
+        Index(
+            "uq_invitations_live_client",
+            "client_id",
+            unique=True,
+            sqlite_where=text(_LIVE_INVITATION_SQL),
+            postgresql_where=text(_LIVE_INVITATION_SQL),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
@@ -230,6 +246,10 @@ class Invitation(Base):
     requested_by: Mapped[str] = mapped_column(String(64))
     batch_id: Mapped[str | None] = mapped_column(String(64), index=True)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(64))
+    # Why it ended without being accepted (withdrawn, bounced, failed): never personal data.
+    status_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Ticket(Base):
@@ -267,6 +287,42 @@ class TicketEvent(Base):
     author: Mapped[str] = mapped_column(String(64))
     body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """An e-mail waiting to be sent, committed with the change that caused it.
+
+    `outbox deliver` claims queued messages, sends them over SMTP and marks them sent.
+    A message claimed but never marked (the deliverer died mid-send) becomes `uncertain`:
+    it may have reached the server, so a person decides, nothing resends it blindly.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # RFC 5322 Message-ID, fixed when queued: a receiver can drop a duplicate by it.
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # invitation | ticket
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="CASCADE"), index=True
+    )
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    recipient: Mapped[str] = mapped_column(String(320))
+    recipient_name: Mapped[str | None] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    # queued | sending | sent | failed | uncertain | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Base):

@@ -75,6 +75,7 @@ from arkinctl.errors import InvalidInputError
 from arkinctl.services.audit import Actor, record
 from arkinctl.services.csv_reader import CsvTable, read_csv
 from arkinctl.services.dates import parse_instant, parse_user_date
+from arkinctl.services.email_address import email_problem
 from arkinctl.services.importing import ImportSummary, Problem
 from arkinctl.textnorm import fold
 
@@ -205,13 +206,6 @@ def _instant(
         raise _Rejected(f"{table.label(name)}: {exc}") from None
 
 
-def _email_problem(exc: EmailNotValidError) -> str:
-    """The library's reason without its specifics (the characters or labels it quotes)."""
-    text = str(exc).removeprefix("After Unicode normalization: ")
-    text = re.split(r"[(:]", text, maxsplit=1)[0].strip().rstrip(".")
-    return text[:1].lower() + text[1:]
-
-
 def _email(table: CsvTable, values: Mapping[str, str], name: str, limit: int | None) -> str | None:
     """The normalised address (domain lower-cased); an invalid one rejects the row."""
     value = _text(table, values, name, limit)
@@ -221,7 +215,7 @@ def _email(table: CsvTable, values: Mapping[str, str], name: str, limit: int | N
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise _Rejected(
-            f"{table.label(name)}: not a valid e-mail address ({_email_problem(exc)})"
+            f"{table.label(name)}: not a valid e-mail address ({email_problem(exc)})"
         ) from None
 
 
@@ -239,7 +233,7 @@ def _portal_email(
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         warnings.append(
-            f"{table.label(name)} is not a valid e-mail address ({_email_problem(exc)}); "
+            f"{table.label(name)} is not a valid e-mail address ({email_problem(exc)}); "
             "stored as given"
         )
         return value
