@@ -202,7 +202,17 @@ def root(
 
 
 def _register() -> None:
-    from arkinctl.commands import client, demo, diagnose, dob, doctor, files, importing, share
+    from arkinctl.commands import (
+        client,
+        demo,
+        diagnose,
+        dob,
+        doctor,
+        files,
+        importing,
+        outbox,
+        share,
+    )
     from arkinctl.commands import db as db_cmd
 
     app.add_typer(db_cmd.app, name="db")
@@ -214,6 +224,7 @@ def _register() -> None:
     app.registered_commands.extend(demo.app.registered_commands)
     app.registered_commands.extend(doctor.app.registered_commands)
     app.add_typer(share.app, name="share")
+    app.add_typer(outbox.app, name="outbox")
 
 
 _register()
