@@ -52,8 +52,10 @@ class ArkinGroup(TyperGroup):
                 expected.__cause__ = exc
             _report(ctx, expected)
             app_ = _app_context(ctx)
-            if app_ is not None and not isinstance(
-                expected, DatabaseUnavailableError | SchemaOutdatedError
+            if (
+                app_ is not None
+                and not expected.audited
+                and not isinstance(expected, DatabaseUnavailableError | SchemaOutdatedError)
             ):
                 app_.record_failure(expected)
             raise typer.Exit(int(expected.exit_code)) from None
@@ -210,6 +212,7 @@ def _register() -> None:
         doctor,
         files,
         importing,
+        invite,
         outbox,
         share,
     )
@@ -224,6 +227,7 @@ def _register() -> None:
     app.registered_commands.extend(demo.app.registered_commands)
     app.registered_commands.extend(doctor.app.registered_commands)
     app.add_typer(share.app, name="share")
+    app.add_typer(invite.app, name="invite")
     app.add_typer(outbox.app, name="outbox")
 
 

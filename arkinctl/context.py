@@ -16,7 +16,7 @@ from arkinctl.output import Output, OutputFormat
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import Session, sessionmaker
 
     from arkinctl.services.audit import Actor
 
@@ -59,16 +59,21 @@ class AppContext:
                 sys.stderr.write(f"Created the arkinctl schema in {mask_url(url)}\n")
         return self._engine
 
+    def session_factory(self) -> sessionmaker[Session]:
+        """The sessionmaker, for commands that commit in several steps (batches)."""
+        if self._factory is None:
+            from sqlalchemy.orm import sessionmaker
+
+            self._factory = sessionmaker(self.engine(), expire_on_commit=False)
+        factory: sessionmaker[Session] = self._factory
+        return factory
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One unit of work: committed at the end of the block, rolled back on error."""
-        from sqlalchemy.orm import sessionmaker
-
         from arkinctl.db.engine import unit_of_work
 
-        if self._factory is None:
-            self._factory = sessionmaker(self.engine(), expire_on_commit=False)
-        with unit_of_work(self._factory) as session:
+        with unit_of_work(self.session_factory()) as session:
             yield session
 
     def actor(self, session: Session, *, purpose: str | None = None) -> Actor:

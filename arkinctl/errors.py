@@ -26,10 +26,12 @@ class ArkinError(Exception):
 
     exit_code: ExitCode = ExitCode.UNEXPECTED
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, audited: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # The command already committed an audit event for this refusal: write no second.
+        self.audited = audited
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message

@@ -11,7 +11,8 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from enum import Enum
@@ -125,6 +126,78 @@ class Output:
             [[shown.get(c, _same)(row.get(c)) for c in columns] for row in rows],
             title,
         )
+
+    def stream(
+        self,
+        rows: Iterable[Mapping[str, Any]],
+        columns: Sequence[str],
+        *,
+        title: str | None = None,
+        empty: str = "nothing found",
+        display: Mapping[str, Callable[[Any], Any]] | None = None,
+    ) -> int:
+        """Like `records`, but JSON and CSV are written row by row as `rows` yields them (a
+        list of any length in constant memory). Returns the number of rows."""
+        if self.format is OutputFormat.table:
+            collected = list(rows)
+            self.records(collected, columns, title=title, empty=empty, display=display)
+            return len(collected)
+        n = 0
+        if self.format is OutputFormat.csv:
+            writer = csv.writer(self.stdout, lineterminator="\n")
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow(
+                    ["" if row.get(c) is None else json_default_str(row.get(c)) for c in columns]
+                )
+                n += 1
+            return n
+        self.stdout.write("[")
+        for row in rows:
+            self.stdout.write(",\n  " if n else "\n  ")
+            self.stdout.write(json.dumps(row, default=json_default, ensure_ascii=False))
+            n += 1
+        self.stdout.write("\n]\n" if n else "]\n")
+        return n
+
+    def json_object_stream(
+        self,
+        head: Mapping[str, Any],
+        key: str,
+        rows: Iterable[Mapping[str, Any]],
+        tail: Callable[[], Mapping[str, Any]],
+    ) -> None:
+        """One JSON object whose `key` is a list written as `rows` yields it; `tail()` gives
+        the fields known only at the end (a summary)."""
+        self.stdout.write("{\n")
+        for k, v in head.items():
+            self.stdout.write(f"  {json.dumps(k)}: {json.dumps(v, default=json_default)},\n")
+        self.stdout.write(f"  {json.dumps(key)}: [")
+        n = 0
+        for row in rows:
+            self.stdout.write(",\n    " if n else "\n    ")
+            self.stdout.write(json.dumps(row, default=json_default, ensure_ascii=False))
+            n += 1
+        self.stdout.write("\n  ]" if n else "]")
+        for k, v in tail().items():
+            self.stdout.write(f",\n  {json.dumps(k)}: ")
+            self.stdout.write(json.dumps(v, default=json_default, ensure_ascii=False))
+        self.stdout.write("\n}\n")
+
+    @contextmanager
+    def progress_bar(self, total: int, label: str) -> Iterator[Callable[[int], None]]:
+        """A progress bar on stderr while the block runs, only when stderr is a terminal;
+        yields `advance(n)`."""
+        if not self.stderr.isatty():
+            yield lambda _n: None
+            return
+        from rich.console import Console
+        from rich.progress import Progress
+
+        console = Console(file=self.stderr, no_color=not self.err_color)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(label, total=total)
+            yield lambda n: bar.advance(task, n)
 
     def document(self, document: Mapping[str, Any], sections: Sequence[Section]) -> None:
         """One object: JSON as is, CSV as `field,value` rows of the JSON, or titled blocks."""

@@ -221,7 +221,8 @@ def _pending_invited_account(s: Session, now: datetime) -> Client:
 
 def _pending_live_after_expired(s: Session, now: datetime) -> Client:
     c = _treated(s)
-    add_invitation(s, c, now=now, sent_days_ago=30)
+    # A resend supersedes the old invitation: the schema allows one live invitation per client.
+    add_invitation(s, c, now=now, status="superseded", sent_days_ago=30)
     add_invitation(s, c, now=now, sent_days_ago=1)
     return c
 

@@ -1,5 +1,6 @@
 """Option types and helpers every command module shares."""
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -49,3 +50,22 @@ def app_context(ctx: typer.Context) -> "AppContext":
         ctx.obj = app
     app.command_path = ctx.command_path
     return app
+
+
+def read_source(source: str) -> tuple[str, bytes]:
+    """The name and bytes of a CSV file argument, or of standard input for `-`."""
+    import sys
+
+    from arkinctl.errors import InvalidInputError
+
+    if source == "-":
+        return "<stdin>", sys.stdin.buffer.read()
+    path = Path(source)
+    try:
+        return path.name, path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInputError(f"no such file: {source}") from None
+    except IsADirectoryError:
+        raise InvalidInputError(f"{source} is a folder, not a CSV file") from None
+    except PermissionError:
+        raise InvalidInputError(f"cannot read {source}: permission denied") from None

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from arkinctl.commands.common import FormatOption, app_context, command_group
+from arkinctl.commands.common import FormatOption, app_context, command_group, read_source
 
 if TYPE_CHECKING:
     from arkinctl.context import AppContext
@@ -80,7 +80,7 @@ def clients(ctx: typer.Context, source: SourceArgument, fmt: FormatOption = None
     from arkinctl.services.csv_import import import_clients
 
     app_ = app_context(ctx)
-    name, data = _read_source(source)
+    name, data = read_source(source)
     with app_.session() as session:
         summary = import_clients(
             session, data, source=name, settings=app_.settings, actor=app_.actor(session)
@@ -101,30 +101,12 @@ def accounts(ctx: typer.Context, source: SourceArgument, fmt: FormatOption = Non
     from arkinctl.services.csv_import import import_accounts
 
     app_ = app_context(ctx)
-    name, data = _read_source(source)
+    name, data = read_source(source)
     with app_.session() as session:
         summary = import_accounts(
             session, data, source=name, settings=app_.settings, actor=app_.actor(session)
         )
     _finish(app_, summary, fmt)
-
-
-def _read_source(source: str) -> tuple[str, bytes]:
-    import sys
-
-    from arkinctl.errors import InvalidInputError
-
-    if source == "-":
-        return "<stdin>", sys.stdin.buffer.read()
-    path = Path(source)
-    try:
-        return path.name, path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError(f"no such file: {source}") from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"{source} is a folder, not a CSV file") from None
-    except PermissionError:
-        raise InvalidInputError(f"cannot read {source}: permission denied") from None
 
 
 def _finish(app_: "AppContext", summary: "ImportSummary", fmt: FormatOption) -> None:

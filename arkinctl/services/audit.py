@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from arkinctl.db.models import AuditEvent, Client, User
@@ -57,25 +59,77 @@ def event_hash(prev_hash: str, fields: dict[str, object]) -> str:
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
-def hashed_fields(event: AuditEvent) -> dict[str, object]:
+_HASHED = (
+    "event_id",
+    "occurred_at",
+    "user",
+    "role",
+    "on_behalf_of",
+    "host",
+    "client_id",
+    "client_number",
+    "action",
+    "action_code",
+    "object_type",
+    "object_id",
+    "purpose",
+    "outcome",
+    "break_glass",
+    "command",
+)
+
+
+def hashed_fields(event: AuditEvent | Mapping[str, Any]) -> dict[str, object]:
+    """The fields the chain hash covers, from a stored event or the values of a new one."""
+    values = event if isinstance(event, Mapping) else {k: getattr(event, k) for k in _HASHED}
+    fields: dict[str, object] = {k: values[k] for k in _HASHED}
+    fields["occurred_at"] = values["occurred_at"].astimezone(UTC).isoformat()
+    return fields
+
+
+def lock_chain(session: Session) -> None:
+    """Serialise chain writers for the rest of the transaction (PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already does). Take it before any row lock, as every writer does."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
+
+
+def event_values(
+    actor: Actor,
+    *,
+    action: str,
+    action_code: str,
+    client: Client | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    outcome: str = "ok",
+    break_glass: bool = False,
+    occurred_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The columns of one new event, before it is chained."""
     return {
-        "event_id": event.event_id,
-        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
-        "user": event.user,
-        "role": event.role,
-        "on_behalf_of": event.on_behalf_of,
-        "host": event.host,
-        "client_id": event.client_id,
-        "client_number": event.client_number,
-        "action": event.action,
-        "action_code": event.action_code,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "purpose": event.purpose,
-        "outcome": event.outcome,
-        "break_glass": event.break_glass,
-        "command": event.command,
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": occurred_at or datetime.now(UTC),
+        "user": actor.username,
+        "role": actor.role,
+        "on_behalf_of": actor.on_behalf_of,
+        "host": actor.host[:200] if actor.host else None,
+        "client_id": client.id if client else None,
+        "client_number": client.client_number if client else None,
+        "action": action,
+        "action_code": action_code,
+        "object_type": object_type,
+        "object_id": object_id,
+        "purpose": actor.purpose,
+        "outcome": outcome,
+        "break_glass": break_glass,
+        "command": actor.command,
     }
+
+
+def _last_hash(session: Session) -> str:
+    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    return prev or GENESIS_HASH
 
 
 def record(
@@ -91,29 +145,33 @@ def record(
     break_glass: bool = False,
 ) -> AuditEvent:
     """Append one event in the caller's transaction (it commits or rolls back with the work)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    event = AuditEvent(
-        event_id=str(uuid.uuid4()),
-        occurred_at=datetime.now(UTC),
-        user=actor.username,
-        role=actor.role,
-        on_behalf_of=actor.on_behalf_of,
-        host=actor.host[:200] if actor.host else None,
-        client_id=client.id if client else None,
-        client_number=client.client_number if client else None,
+    lock_chain(session)
+    values = event_values(
+        actor,
         action=action,
         action_code=action_code,
+        client=client,
         object_type=object_type,
         object_id=object_id,
-        purpose=actor.purpose,
         outcome=outcome,
         break_glass=break_glass,
-        command=actor.command,
-        prev_hash=prev or GENESIS_HASH,
     )
-    event.hash = event_hash(event.prev_hash, hashed_fields(event))
+    prev = _last_hash(session)
+    event = AuditEvent(**values, prev_hash=prev, hash=event_hash(prev, hashed_fields(values)))
     session.add(event)
     session.flush()
     return event
+
+
+def record_many(session: Session, events: Sequence[dict[str, Any]]) -> None:
+    """Append many events (from `event_values`) with one statement: for batches.
+
+    The caller must hold the chain lock (`lock_chain`) and have flushed its other events.
+    """
+    if not events:
+        return
+    prev = _last_hash(session)
+    for values in events:
+        values["prev_hash"] = prev
+        values["hash"] = prev = event_hash(prev, hashed_fields(values))
+    session.execute(insert(AuditEvent), list(events))

@@ -154,24 +154,25 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
                 "invitation_pending",
                 "The client has an invitation but has not accepted it yet. Ask them to look "
                 f"for the e-mail (also in spam) sent to {live.email}; it is valid until "
-                f"{live.expires_at:%Y-%m-%d}. The portal reminds them on days 3 and 7.",
-                f"arkinctl client show {cn}",
+                f"{live.expires_at:%Y-%m-%d}. The portal reminds them on days 3 and 7. If it "
+                "is lost or went to a wrong address, resend it (to the address in the record).",
+                f"arkinctl invite send {cn} --resend",
             )
         if latest is not None and latest.status == "expired":
             failed(4, f"the last invitation expired on {latest.expires_at:%Y-%m-%d}")
             return result(
                 "invitation_expired",
-                "The invitation expired before the client accepted it: resend it from "
-                "Karify's member administration, to the e-mail address in the record.",
-                f"arkinctl client show {cn}",
+                "The invitation expired before the client accepted it: send a new one, to "
+                "the e-mail address in the record.",
+                f"arkinctl invite send {cn}",
             )
         if account is not None:
             failed(4, f"account {account.account_id} is invited but not yet activated")
             return result(
                 "invitation_pending",
                 "The portal account exists but the client has not activated it yet. Ask "
-                "them to accept the invitation e-mail (also in spam).",
-                f"arkinctl client show {cn}",
+                "them to accept the invitation e-mail (also in spam), or send a new one.",
+                f"arkinctl invite send {cn}",
             )
         detail = "no portal account and no live invitation"
         if latest is not None:
@@ -179,9 +180,9 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
         failed(4, detail)
         return result(
             "no_account",
-            "The client has no portal account: send an invitation from Karify's member "
-            "administration, to the e-mail address in the record.",
-            f"arkinctl client show {cn}",
+            "The client has no portal account: send an invitation, to the e-mail address "
+            "in the record.",
+            f"arkinctl invite send {cn}",
         )
     passed(4, f"account {account.account_id}")
 

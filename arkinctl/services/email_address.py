@@ -33,10 +33,17 @@ def normalise_email(value: str, *, what: str = "the e-mail address") -> str:
 
 
 def ascii_address(value: str) -> str:
-    """The address as sent over SMTP: the domain in punycode. Its local part must be ASCII
-    already (a non-ASCII local part needs SMTPUTF8; the sender reports that server's no)."""
-    result = validate_email(value, check_deliverability=False)
-    return str(result.ascii_email or f"{result.local_part}@{result.ascii_domain}")
+    """The address as sent over SMTP: the domain in punycode (IDNA 2008, as email-validator
+    checks it). A non-ASCII local part stays: it needs a server with SMTPUTF8."""
+    import idna
+
+    local, _, domain = value.strip().rpartition("@")
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            raise InvalidInputError("the e-mail domain cannot be written in ASCII") from None
+    return f"{local}@{domain}"
 
 
 def same_address(a: str | None, b: str | None) -> bool:
