@@ -78,6 +78,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_outbox_messages_status_next", "outbox_messages", ["status", "next_attempt_at"]
     )
+    op.create_index(
+        "ix_outbox_messages_queue_order",
+        "outbox_messages",
+        ["created_at", "id"],
+        sqlite_where=sa.text("status = 'queued'"),
+        postgresql_where=sa.text("status = 'queued'"),
+    )
 
 
 def downgrade() -> None:
