@@ -7,7 +7,7 @@ The schema itself is created only by the migrations in `arkinctl/db/migrations`;
 `tests/db/test_migrations.py` fails when these models and the migrations disagree.
 """
 
-from __future__ import annotations
+# No postponed annotations here: SQLAlchemy would have to eval every Mapped[...] string.
 
 from datetime import UTC, date, datetime
 
