@@ -215,6 +215,7 @@ def _register() -> None:
         invite,
         outbox,
         share,
+        ticket,
     )
     from arkinctl.commands import db as db_cmd
 
@@ -229,6 +230,7 @@ def _register() -> None:
     app.add_typer(share.app, name="share")
     app.add_typer(invite.app, name="invite")
     app.add_typer(outbox.app, name="outbox")
+    app.add_typer(ticket.app, name="ticket")
 
 
 _register()

@@ -191,8 +191,8 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
         return result(
             "account_inactive",
             f"The portal account is {account.status}. Only the technical department can "
-            "reactivate it: report it to them with the client number (never the BSN).",
-            None,
+            "reactivate it: open a ticket (it names the client by client number only).",
+            f"arkinctl ticket open {cn} --from-diagnosis",
         )
     passed(5, "active")
 
@@ -274,8 +274,8 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
     return result(
         "ok",
         f"Everything checks out: the client should see {state.shared_parts} part(s) in "
-        "My file. If they still see nothing, report it to the technical department with the "
-        "client number (never the BSN).",
+        "My file. If they still see nothing, hand it to the technical department: "
+        f"`arkinctl ticket open {cn} --from-diagnosis`.",
         f"arkinctl files list {cn} --shared",
     )
 
