@@ -8,8 +8,8 @@ For each size N: a fresh database with N treated clients who may be invited; the
   between runs), its peak RSS, against the floor: a Python process that COPYs the same
   invitation rows (as the batch wrote them) into a copy of the invitations table with the
   same indexes;
-- delivery: `arkinctl outbox deliver --limit N` of the queued messages to an SMTP sink on
-  loopback (aiosmtpd, in this process), once.
+- delivery: `--deliverers` processes of `arkinctl outbox deliver` at once, sending every
+  queued message to an SMTP sink on loopback (aiosmtpd, in this process), once.
 Needs the project's venv with the test extra (aiosmtpd). See bench/README.md.
 """
 
@@ -93,11 +93,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--runs", type=int, default=3, help="timed batch runs per size")
     parser.add_argument(
+        "--deliverers",
+        type=int,
+        default=1,
+        help="`outbox deliver` processes run at once (default 1; they never send one twice)",
+    )
+    parser.add_argument(
+        "--deliver-limit",
+        type=int,
+        default=10_000,
+        help="deliver at most this many of each batch's messages (default 10000; 0: all)",
+    )
+    parser.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER)
     )
     args = parser.parse_args(argv)
-    if args.runs < 1 or min(args.sizes) < 1:
-        parser.error("--runs and every size must be ≥ 1")
+    if args.runs < 1 or args.deliverers < 1 or min(args.sizes) < 1:
+        parser.error("--runs, --deliverers and every size must be ≥ 1")
     return args
 
 
@@ -125,6 +137,29 @@ def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return seconds, int(done.stdout.strip()) / 1024
 
 
+def _parallel(argv: list[str], env: dict[str, str], processes: int) -> tuple[float, float]:
+    """Wall seconds of `processes` copies of one command run at once, and their largest
+    peak RSS (MiB)."""
+    started = time.perf_counter()
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-c", RSS_WRAPPER, *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(processes)
+    ]
+    peaks = []
+    for p in running:
+        out, err = p.communicate()
+        if p.returncode != 0:
+            raise benchdb.BenchError(f"{argv[3:5]} failed: {err.strip()[:500]}")
+        peaks.append(int(out.strip()) / 1024)
+    return time.perf_counter() - started, max(peaks)
+
+
 def _check(argv: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, env=env)
     if done.returncode not in ok:
@@ -137,7 +172,7 @@ def _reset(conn: psycopg.Connection) -> None:
 
 
 def bench_size(
-    server: benchdb.Server, n: int, runs: int, work: Path
+    server: benchdb.Server, n: int, runs: int, work: Path, deliverers: int, deliver_limit: int
 ) -> tuple[list[Row], list[tuple[str, float]]]:
     name = f"arkinctl_bench_invite_{n}"
     url = server.libpq_url(name)
@@ -195,17 +230,32 @@ def bench_size(
                 ARKINCTL_SMTP_SECURITY="none",
                 ARKINCTL_MAIL_FROM="no-reply@zorg.example",
             )
-            print(f"  outbox deliver of {n:,} …", end="", file=sys.stderr)
-            deliver, deliver_peak = _timed(
-                [arkinctl, "--format", "csv", "outbox", "deliver", "--limit", str(n)], port_env
+            d = min(n, deliver_limit) if deliver_limit else n
+            print(
+                f"  outbox deliver of {d:,} by {deliverers} deliverer(s) …",
+                end="",
+                file=sys.stderr,
+            )
+            deliver, deliver_peak = _parallel(
+                [
+                    arkinctl,
+                    "--format",
+                    "csv",
+                    "outbox",
+                    "deliver",
+                    "--limit",
+                    str(-(-d // deliverers)),
+                ],
+                port_env,
+                deliverers,
             )
             print(f" {deliver:.1f} s", file=sys.stderr)
         with psycopg.connect(url) as conn:
             sent = conn.execute(
                 "SELECT count(*) FROM outbox_messages WHERE status = 'sent'"
             ).fetchone()
-        if sent is None or sent[0] != n:
-            raise benchdb.BenchError(f"delivery sent {sent} of {n} messages")
+        if sent is None or sent[0] != d:
+            raise benchdb.BenchError(f"delivery sent {sent} of {d} messages")
 
         queue_median, floor_median = statistics.median(seconds), statistics.median(floor_seconds)
         print(
@@ -223,11 +273,11 @@ def bench_size(
                 QUEUE_GOAL,
             ),
             Row(f"invite batch {n:,} peak RSS", max(peaks), "MiB", None, None, MEMORY_GOAL_MIB),
-            Row(f"outbox deliver {n:,} peak RSS", deliver_peak, "MiB", None, None, MEMORY_GOAL_MIB),
+            Row(f"outbox deliver {d:,} peak RSS", deliver_peak, "MiB", None, None, MEMORY_GOAL_MIB),
         ], [
             (f"invite batch {n:,} (queue)", n / queue_median),
             (f"COPY {n:,} invitation rows", n / floor_median),
-            (f"outbox deliver {n:,}", n / deliver),
+            (f"outbox deliver {d:,} of {n:,} ({deliverers} deliverer(s))", d / deliver),
         ]
     finally:
         benchdb.drop(server, name)
@@ -241,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="arkinctl-bench-") as tmp:
             for n in args.sizes:
-                size_rows, size_rates = bench_size(server, n, args.runs, Path(tmp))
+                size_rows, size_rates = bench_size(server, n, args.runs, Path(tmp), args.deliverers)
                 rows += size_rows
                 rates += size_rates
     except benchdb.BenchError as exc:

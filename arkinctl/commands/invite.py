@@ -358,6 +358,5 @@ TABLE_COLUMNS = ("line", "client_number", "result", "reason", "invitation_id", "
 
 
 def _outcome_row(outcome: "Outcome") -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return {k: v for k, v in asdict(outcome).items() if k in OUTCOME_FIELDS}
+    # Not dataclasses.asdict: it deep-copies every value, a third of a big batch's time.
+    return {k: getattr(outcome, k) for k in OUTCOME_FIELDS}

@@ -64,6 +64,15 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+NO_NAME = "(no name)"
+
+
+def person_name(given: str | None, prefix: str | None, family: str | None, text: str | None) -> str:
+    """The name as the tool shows it: given name, prefix, family name; else the text form."""
+    name = " ".join(p for p in (given, prefix, family) if p)
+    return name or text or NO_NAME
+
+
 class Client(Base):
     """A client of the care provider, as the care record (EHR) knows them."""
 
@@ -107,9 +116,7 @@ class Client(Base):
 
     @property
     def display_name(self) -> str:
-        parts = [self.given_name, self.name_prefix, self.family_name]
-        name = " ".join(p for p in parts if p)
-        return name or self.name_text or "(no name)"
+        return person_name(self.given_name, self.name_prefix, self.family_name, self.name_text)
 
     def refresh_search_text(self) -> None:
         self.search_text = client_search_text(

@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from arkinctl.db.bulk import bulk_insert
 from arkinctl.db.models import AuditEvent, Client, User
 from arkinctl.errors import InvalidInputError
 
@@ -94,12 +95,22 @@ def lock_chain(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
 
 
+class ClientKey(Protocol):
+    """What an event records of its client (a Client row, or a batch's plain facts)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def client_number(self) -> str: ...
+
+
 def event_values(
     actor: Actor,
     *,
     action: str,
     action_code: str,
-    client: Client | None = None,
+    client: ClientKey | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
     outcome: str = "ok",
@@ -174,4 +185,4 @@ def record_many(session: Session, events: Sequence[dict[str, Any]]) -> None:
     for values in events:
         values["prev_hash"] = prev
         values["hash"] = prev = event_hash(prev, hashed_fields(values))
-    session.execute(insert(AuditEvent), list(events))
+    bulk_insert(session, AuditEvent.__table__, events)  # type: ignore[arg-type]

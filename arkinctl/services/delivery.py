@@ -6,8 +6,10 @@ What keeps one message from going out twice:
   it talks to the mail server. PostgreSQL reads the candidates with `FOR UPDATE SKIP
   LOCKED`; on SQLite every transaction begins IMMEDIATE (the write lock). Either way two
   deliverers never claim one message.
-- Messages are claimed one at a time, so a deliverer that dies leaves at most the one
-  message it was handing over in `sending`. The next run after the claim timeout marks it
+- Messages are claimed one at a time (the next claim goes in the transaction that marks
+  the previous message), so a deliverer that dies leaves at most the one message it was
+  handing over in `sending`; one it holds but cannot send (the server went away) is queued
+  again. The next run after the claim timeout marks it
   `uncertain` (the server may have accepted it); nothing resends it until a person decides
   (`requeue` or `cancel`).
 - A connection that breaks after the whole message was handed over, before the server
@@ -282,31 +284,55 @@ def claim(
 ) -> list[_Claimed]:
     """Claim up to `limit` due messages, oldest first, and commit the claim."""
     at = now()
-    who = claimer or claimer_name()
     with factory.begin() as session:
-        rows = session.scalars(_claimable(due_by or at, at, limit)).all()
-        claimed = []
-        for m in rows:
-            m.status = "sending"
-            m.claimed_by = who
-            m.claimed_at = at
-            claimed.append(
-                _Claimed(
-                    id=m.id,
-                    message_id=m.message_id,
-                    purpose=m.purpose,
-                    invitation_id=m.invitation_id,
-                    ticket_id=m.ticket_id,
-                    recipient=m.recipient,
-                    recipient_name=m.recipient_name,
-                    subject=m.subject,
-                    body=m.body,
-                    created_at=m.created_at,
-                    claimed_by=who,
-                    claimed_at=at,
-                )
+        return _claim_in(
+            session, limit=limit, claimer=claimer or claimer_name(), due_by=due_by or at, at=at
+        )
+
+
+def _claim_in(
+    session: Session, *, limit: int, claimer: str, due_by: datetime, at: datetime
+) -> list[_Claimed]:
+    """Claim in the caller's transaction (it commits the claim before anything is sent)."""
+    claimed = []
+    for m in session.scalars(_claimable(due_by, at, limit)).all():
+        m.status = "sending"
+        m.claimed_by = claimer
+        m.claimed_at = at
+        claimed.append(
+            _Claimed(
+                id=m.id,
+                message_id=m.message_id,
+                purpose=m.purpose,
+                invitation_id=m.invitation_id,
+                ticket_id=m.ticket_id,
+                recipient=m.recipient,
+                recipient_name=m.recipient_name,
+                subject=m.subject,
+                body=m.body,
+                created_at=m.created_at,
+                claimed_by=claimer,
+                claimed_at=at,
             )
+        )
     return claimed
+
+
+def release(factory: sessionmaker[Session], claimed: _Claimed) -> None:
+    """Give back a claim that was never handed to the server: queued again, as it was."""
+    with factory.begin() as session:
+        message = session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.id == claimed.id,
+                OutboxMessage.claimed_by == claimed.claimed_by,
+                OutboxMessage.claimed_at == claimed.claimed_at,
+                OutboxMessage.status == "sending",
+            )
+            .with_for_update()
+        ).one_or_none()
+        if message is not None:
+            message.status, message.claimed_by, message.claimed_at = "queued", None, None
 
 
 def _client_id(session: Session, invitation_id: int | None, ticket_id: int | None) -> int | None:
@@ -425,48 +451,72 @@ def _finish(
     mail: MailSettings,
     actor: Actor,
     now: Callable[[], datetime],
-) -> Delivery:
-    """Mark a claimed message after the attempt, in a new transaction."""
+    claim_next: datetime | None = None,
+) -> tuple[Delivery, _Claimed | None]:
+    """Mark a claimed message after the attempt, in a new transaction; with `claim_next`
+    (the run's due-by time), claim the next due message in that same transaction, which
+    saves a commit per message. Lock order as everywhere: the chain, then rows."""
     with factory.begin() as session:
         client_id = _client_id(session, claimed.invitation_id, claimed.ticket_id)
         if client_id is not None:
             lock_chain(session)
-        message = session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.id == claimed.id,
-                OutboxMessage.claimed_by == claimed.claimed_by,
-                OutboxMessage.claimed_at == claimed.claimed_at,
-                # `uncertain`: another run timed the claim out; now we know better.
-                OutboxMessage.status.in_(("sending", "uncertain")),
-            )
-            .with_for_update()
-        ).one_or_none()
-        if message is None:  # a person requeued or cancelled it meanwhile: theirs now
-            current = session.get(OutboxMessage, claimed.id)
-            if current is not None:
-                return _delivery(current)
-            return Delivery(  # deleted with its invitation or ticket
-                id=claimed.id,
-                message_id=claimed.message_id,
-                purpose=claimed.purpose,
-                invitation_id=claimed.invitation_id,
-                recipient=claimed.recipient,
-                status="cancelled",
-                attempts=0,
-                next_attempt_at=None,
-                error="deleted while it was being sent",
-            )
-        return _apply(
-            session,
-            message,
-            outcome,
-            mail=mail,
-            actor=actor,
-            client_id=client_id,
-            at=now(),
-            counted=message.status == "uncertain",  # a stale sweep counted this attempt
+        delivery = _mark(
+            session, claimed, outcome, mail=mail, actor=actor, client_id=client_id, at=now()
         )
+        following = None
+        if claim_next is not None:
+            at = now()
+            got = _claim_in(session, limit=1, claimer=claimed.claimed_by, due_by=claim_next, at=at)
+            following = got[0] if got else None
+        return delivery, following
+
+
+def _mark(
+    session: Session,
+    claimed: _Claimed,
+    outcome: Outcome,
+    *,
+    mail: MailSettings,
+    actor: Actor,
+    client_id: int | None,
+    at: datetime,
+) -> Delivery:
+    message = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.id == claimed.id,
+            OutboxMessage.claimed_by == claimed.claimed_by,
+            OutboxMessage.claimed_at == claimed.claimed_at,
+            # `uncertain`: another run timed the claim out; now we know better.
+            OutboxMessage.status.in_(("sending", "uncertain")),
+        )
+        .with_for_update()
+    ).one_or_none()
+    if message is None:  # a person requeued or cancelled it meanwhile: theirs now
+        current = session.get(OutboxMessage, claimed.id)
+        if current is not None:
+            return _delivery(current)
+        return Delivery(  # deleted with its invitation or ticket
+            id=claimed.id,
+            message_id=claimed.message_id,
+            purpose=claimed.purpose,
+            invitation_id=claimed.invitation_id,
+            recipient=claimed.recipient,
+            status="cancelled",
+            attempts=0,
+            next_attempt_at=None,
+            error="deleted while it was being sent",
+        )
+    return _apply(
+        session,
+        message,
+        outcome,
+        mail=mail,
+        actor=actor,
+        client_id=client_id,
+        at=at,
+        counted=message.status == "uncertain",  # a stale sweep counted this attempt
+    )
 
 
 def mark_stale(
@@ -619,22 +669,35 @@ def deliver(
     who = claimer or claimer_name()
     server = MailServer(mail)
     tried = 0
+    held: _Claimed | None = None  # claimed, not yet handed to the server
     try:
         while tried < limit:
             if server.smtp is None:  # connect (again) before claiming, not after
-                if not _anything_due(factory, started, now()):
+                if held is None and not _anything_due(factory, started, now()):
                     break
                 try:
                     server.connect()
                 except ServerError as exc:
                     run.server_error = exc.message
                     break
-            claimed = claim(factory, limit=1, claimer=who, due_by=started, now=now)
-            if not claimed:
-                break
-            outcome = server.send(claimed[0].as_message())
+            if held is None:
+                got = claim(factory, limit=1, claimer=who, due_by=started, now=now)
+                if not got:
+                    break
+                held = got[0]
+            sending, held = held, None
+            outcome = server.send(sending.as_message())
             tried += 1
-            result = _finish(factory, claimed[0], outcome, mail=mail, actor=actor, now=now)
+            more = tried < limit and outcome.server is None
+            result, held = _finish(
+                factory,
+                sending,
+                outcome,
+                mail=mail,
+                actor=actor,
+                now=now,
+                claim_next=started if more else None,
+            )
             run.results.append(result)
             if on_result is not None:
                 on_result(result)
@@ -643,6 +706,8 @@ def deliver(
                 break
     finally:
         server.close()
+        if held is not None:  # never handed over: safe to queue again, not uncertain
+            release(factory, held)
     if run.server_error is not None:
         run.deferred = _defer_due(
             factory,

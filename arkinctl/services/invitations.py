@@ -19,13 +19,16 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from arkinctl.config import Settings
+from arkinctl.db.bulk import bulk_insert, one_of, reserve_ids, supports_reserved_ids
 from arkinctl.db.models import (
     LIVE_INVITATION_STATUSES,
+    NO_NAME,
     CareEpisode,
     Client,
     Invitation,
     OutboxMessage,
     PortalAccount,
+    person_name,
 )
 from arkinctl.errors import InvalidInputError
 from arkinctl.services.audit import Actor, event_values, lock_chain, record_many
@@ -70,9 +73,21 @@ class Outcome:
     line: int | None = None  # the CSV line, in a batch
 
 
+@dataclass(frozen=True)
+class _ClientFacts:
+    """What a decision needs of a client: read as plain columns (no ORM objects), since a
+    batch reads 500 at a time."""
+
+    id: int
+    client_number: str
+    deceased: bool
+    email: str | None
+    display_name: str
+
+
 @dataclass
 class _Facts:
-    client: Client
+    client: _ClientFacts
     treated: bool
     account_statuses: list[str]
     invitations: list[Invitation]  # oldest first
@@ -161,25 +176,48 @@ def _email_for(facts: _Facts, request: _Request) -> str:
 
 
 def _load_facts(session: Session, numbers: Sequence[str]) -> dict[str, _Facts]:
-    clients = list(session.scalars(select(Client).where(Client.client_number.in_(numbers))))
-    if not clients:
+    rows = session.execute(
+        select(
+            Client.id,
+            Client.client_number,
+            Client.deceased,
+            Client.email,
+            Client.given_name,
+            Client.name_prefix,
+            Client.family_name,
+            Client.name_text,
+        ).where(one_of(session, Client.client_number, numbers))
+    ).all()
+    if not rows:
         return {}
+    clients = [
+        _ClientFacts(
+            id=r.id,
+            client_number=r.client_number,
+            deceased=bool(r.deceased),
+            email=r.email,
+            display_name=person_name(r.given_name, r.name_prefix, r.family_name, r.name_text),
+        )
+        for r in rows
+    ]
     ids = [c.id for c in clients]
     treated = set(
         session.scalars(
-            select(CareEpisode.client_id).where(CareEpisode.client_id.in_(ids)).distinct()
+            select(CareEpisode.client_id)
+            .where(one_of(session, CareEpisode.client_id, ids))
+            .distinct()
         )
     )
     statuses: dict[str, list[str]] = {}
     for number, status in session.execute(
         select(PortalAccount.identification_number, PortalAccount.status).where(
-            PortalAccount.identification_number.in_(numbers)
+            one_of(session, PortalAccount.identification_number, numbers)
         )
     ):
         statuses.setdefault(number or "", []).append(status)
     invitations: dict[int, list[Invitation]] = {}
     for inv in session.scalars(
-        select(Invitation).where(Invitation.client_id.in_(ids)).order_by(Invitation.id)
+        select(Invitation).where(one_of(session, Invitation.client_id, ids)).order_by(Invitation.id)
     ):
         invitations.setdefault(inv.client_id, []).append(inv)
     return {
@@ -196,9 +234,11 @@ def _load_facts(session: Session, numbers: Sequence[str]) -> dict[str, _Facts]:
 # ---- the mail --------------------------------------------------------------------------------
 
 
-def invitation_mail(client: Client, email: str, expires_at: datetime, settings: Settings) -> Mail:
+def invitation_mail(
+    display_name: str, email: str, expires_at: datetime, settings: Settings
+) -> Mail:
     """The invitation e-mail, in Dutch. Never a BSN, a date of birth or clinical text."""
-    name = client.display_name if client.display_name != "(no name)" else None
+    name = display_name if display_name != NO_NAME else None
     valid_until = expires_at.astimezone(settings.timezone).strftime("%d-%m-%Y")
     where = (
         f"Ga naar {settings.mail.portal_url} en maak uw account aan met dit e-mailadres."
@@ -333,22 +373,32 @@ def _write(
                 inv.status = "superseded" if inv is plan.supersede else "expired"
     session.flush()
     expires = now + timedelta(days=settings.invitation_expiry_days)
-    new_ids = session.scalars(
-        insert(Invitation).returning(Invitation.id, sort_by_parameter_order=True),
-        [
-            {
-                "client_id": plan.facts.client.id,
-                "email": plan.email,
-                "status": "queued",
-                "created_at": now,
-                "expires_at": expires,
-                "attempts": 0,
-                "requested_by": actor.username,
-                "batch_id": options.batch_id,
-            }
-            for _, plan in plans
-        ],
-    ).all()
+    rows = [
+        {
+            "client_id": plan.facts.client.id,
+            "email": plan.email,
+            "status": "queued",
+            "created_at": now,
+            "expires_at": expires,
+            "attempts": 0,
+            "requested_by": actor.username,
+            "batch_id": options.batch_id,
+        }
+        for _, plan in plans
+    ]
+    if supports_reserved_ids(session):
+        new_ids = reserve_ids(session, Invitation.__table__, len(rows))  # type: ignore[arg-type]
+        bulk_insert(
+            session,
+            Invitation.__table__,  # type: ignore[arg-type]
+            [{"id": i, **row} for i, row in zip(new_ids, rows, strict=True)],
+        )
+    else:
+        new_ids = list(
+            session.scalars(
+                insert(Invitation).returning(Invitation.id, sort_by_parameter_order=True), rows
+            )
+        )
     superseded = {
         plan.supersede.id: new_id
         for (_, plan), new_id in zip(plans, new_ids, strict=True)
@@ -370,7 +420,7 @@ def _write(
         )
     messages = []
     for (index, plan), new_id in zip(plans, new_ids, strict=True):
-        mail = invitation_mail(plan.facts.client, plan.email, expires, settings)
+        mail = invitation_mail(plan.facts.client.display_name, plan.email, expires, settings)
         messages.append(
             {
                 "message_id": new_message_id(settings.mail),
@@ -397,8 +447,7 @@ def _write(
             note=plan.note,
             line=plan.request.line,
         )
-    session.execute(insert(OutboxMessage), messages)
-    session.flush()
+    bulk_insert(session, OutboxMessage.__table__, messages)  # type: ignore[arg-type]
 
 
 # ---- the entry points ------------------------------------------------------------------------

@@ -518,3 +518,31 @@ def test_the_invitation_email_arrives_once_as_proper_utf8_without_bsn_or_dob(
         assert secret not in raw
     [inv] = _invitations(session_factory, number)
     assert inv.id == sent["invitation_id"] and inv.status == "sent" and inv.sent_at is not None
+
+
+def test_a_batch_keeps_the_audit_chain_intact(
+    run: Callable[..., Any], session_factory: Any
+) -> None:
+    from itertools import pairwise
+
+    from arkinctl.services.audit import GENESIS_HASH, event_hash, hashed_fields
+
+    with session_factory.begin() as s:
+        numbers = []
+        for i in range(30):
+            c = make_client(s, email=f"chain{i}@example.nl")
+            add_episode(s, c)
+            numbers.append(c.client_number)
+    run("client", "show", numbers[0])
+    source = "client_number\n" + "".join(f"{n}\n" for n in [*numbers, "9999999"])
+    assert run("invite", "batch", "-", input=source).exit_code == 10
+    run("invite", "send", numbers[0], "--force")
+    with session_factory() as s:
+        events = list(s.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    batch = [e for e in events if e.action == "invite.batch"]
+    assert len(batch) == 30 and {e.client_number for e in batch} == set(numbers)
+    assert events[0].prev_hash == GENESIS_HASH
+    for before, after in pairwise(events):
+        assert after.prev_hash == before.hash
+    for e in events:
+        assert e.hash == event_hash(e.prev_hash, hashed_fields(e))

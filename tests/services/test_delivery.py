@@ -521,3 +521,24 @@ def test_a_session_the_server_closes_is_reopened_for_the_next_message(
         (second, "sent", None),
     ]
     assert [r.rcpt_tos for r in handler.snapshot()] == [["b@example.nl"]]
+
+
+def test_a_claim_held_when_the_server_goes_away_is_queued_again_not_uncertain(
+    session_factory: Any, queue: Callable[..., int], run: Any
+) -> None:
+    # The next message is claimed with the mark of the previous one; here the server closes
+    # the session (421) and is gone before the reconnect, so the held claim goes back.
+    from contextlib import ExitStack
+
+    answers = iter(["421 4.7.0 too busy, closing"])
+    handler = Handler(rcpt_reply=lambda _a: next(answers, None))
+    with ExitStack() as stack:
+        port = stack.enter_context(mail_server(handler))
+        first, second, third = (queue(f"{n}@example.nl") for n in "abc")
+        result = run(settings(port), on_result=lambda _d: stack.close())
+    assert result.server_error is not None and "cannot reach" in result.server_error
+    assert handler.snapshot() == []
+    statuses = {i: load(session_factory, OutboxMessage, i).status for i in (first, second, third)}
+    assert statuses == {first: "queued", second: "queued", third: "queued"}
+    held = load(session_factory, OutboxMessage, second)
+    assert held.claimed_by is None and held.attempts == 1  # the failed connect counted once
