@@ -39,7 +39,8 @@ class ArkinGroup(TyperGroup):
             raise typer.Exit(int(ExitCode.BROKEN_PIPE)) from None
         except Exception as exc:
             if type(exc).__module__.startswith("typer."):
-                raise  # usage errors: Typer prints them and exits 2
+                _usage_error(exc)
+                raise
             expected = exc if isinstance(exc, ArkinError) else _map_unexpected(exc)
             if expected is None:
                 _verbose(ctx) and _print_traceback()
@@ -59,6 +60,28 @@ class ArkinGroup(TyperGroup):
             ):
                 app_.record_failure(expected)
             raise typer.Exit(int(expected.exit_code)) from None
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except Exception as exc:
+            if type(exc).__module__.startswith("typer."):
+                _usage_error(exc)
+            raise
+
+
+def _usage_error(exc: Exception) -> None:
+    """A usage error as one line (what is wrong, where the help is) and exit 2; anything
+    else of Typer's (help on a bare group, --help) goes on as Typer does it."""
+    if getattr(exc, "exit_code", None) != 2 or type(exc).__name__ == "NoArgsIsHelpError":
+        return
+    format_message = getattr(exc, "format_message", None)
+    if format_message is None:
+        return
+    command = getattr(getattr(exc, "ctx", None), "command_path", None) or "arkinctl"
+    message = " ".join(str(format_message()).split())
+    sys.stderr.write(f"Error: {message} (see `{command} --help`)\n")
+    raise typer.Exit(int(ExitCode.USAGE)) from None
 
 
 def _silence_stdout() -> None:

@@ -256,8 +256,22 @@ def _mail_settings(values: dict[str, str]) -> MailSettings:
             values, "ARKINCTL_OUTBOX_CLAIM_TIMEOUT", 600, minimum=1
         ),
         technical_address=text("ARKINCTL_TECHNICAL_EMAIL"),
-        portal_url=text("ARKINCTL_PORTAL_URL"),
+        portal_url=_portal_url(text("ARKINCTL_PORTAL_URL")),
     )
+
+
+def _portal_url(value: str | None) -> str | None:
+    """The portal's address goes into every invitation: only a plain http(s) URL."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc or any(c.isspace() for c in value):
+        raise InvalidInputError(
+            "ARKINCTL_PORTAL_URL must be an http(s) address such as https://portal.example.nl"
+        )
+    return value
 
 
 def _login_name() -> str:

@@ -96,17 +96,27 @@ class AppContext:
         """
         if self._engine is None or self._factory is None:
             return
+        from sqlalchemy import select
+
+        from arkinctl.db.models import Client
         from arkinctl.errors import AccessDeniedError
         from arkinctl.services.audit import record
 
         action = ".".join(self.command_path.split()[1:]) or "arkinctl"
+        number = getattr(exc, "client_number", None)
         try:
             with self.session() as session:
+                client = (
+                    session.scalars(select(Client).where(Client.client_number == number)).first()
+                    if number
+                    else None
+                )
                 record(
                     session,
                     self.actor(session),
                     action=action[:40],
                     action_code="E",
+                    client=client,
                     outcome="denied" if isinstance(exc, AccessDeniedError) else "error",
                 )
         except Exception:

@@ -25,6 +25,8 @@ class ArkinError(Exception):
     """An expected failure: printed as one line, never as a traceback."""
 
     exit_code: ExitCode = ExitCode.UNEXPECTED
+    # The client the refused attempt concerned, when known: the audit event names them.
+    client_number: str | None = None
 
     def __init__(self, message: str, *, hint: str | None = None, audited: bool = False) -> None:
         super().__init__(message)

@@ -77,6 +77,8 @@ def send(
     from arkinctl.services.clients import resolve_client
     from arkinctl.services.invitations import FAILED, SKIPPED, SendOptions, send_invitation
 
+    if email is not None and not email.strip():
+        raise InvalidInputError("--email is empty", hint="leave it out to use the record's address")
     app_ = app_context(ctx)
     with app_.session() as session:
         outcome = send_invitation(
@@ -183,7 +185,7 @@ def list_(
     Examples:
       arkinctl invite list --status expired
       arkinctl invite list --client 1000123
-      arkinctl invite list --batch B20261203-101500-1a2b3c --format csv --limit 0
+      arkinctl invite list --batch B-3f2a9c01d4e5b6a7 --format csv --limit 0
     """
     from arkinctl.services.clients import resolve_client
     from arkinctl.services.invitation_views import INVITATION_FIELDS, list_invitations
@@ -270,7 +272,11 @@ def batch(
     force: ForceOption = False,
     batch_id: Annotated[
         str | None,
-        typer.Option("--batch-id", help="Name the batch (default: made from the time)."),
+        typer.Option(
+            "--batch-id",
+            help="Name the batch (default: from the file's content, so a rerun is the same "
+            "batch and never replaces what it invited, even with --force).",
+        ),
     ] = None,
     fmt: FormatOption = None,
 ) -> None:
@@ -285,7 +291,7 @@ def batch(
       arkinctl invite batch new-clients.csv --format csv > results.csv
       arkinctl invite pending --format csv | arkinctl invite batch -
     """
-    import uuid
+    import hashlib
 
     from arkinctl.errors import ExitCode, InvalidInputError
     from arkinctl.services.invitations import (
@@ -307,7 +313,9 @@ def batch(
         resend=resend or force,
         force=force,
         dry_run=dry_run,
-        batch_id=(batch_id or "").strip() or f"B{_now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",
+        # By default named after the file's content: a rerun of the same file is the same
+        # batch, so even a --force batch that is run again invites nobody twice.
+        batch_id=(batch_id or "").strip() or f"B-{hashlib.sha256(data).hexdigest()[:16]}",
     )
     factory = app_.session_factory()  # checks the schema before any row is read
     with app_.session() as session:

@@ -81,6 +81,8 @@ def deliver(
         if shown or not run.server_error:
             done = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
             out.line(f"{len(run.all)} message(s): {done}" if run.all else "Nothing was due.")
+    if run.remaining:
+        out.status(f"{run.remaining} more due: run again (at most --limit {limit} per run)")
     if run.server_error:
         out.error(f"{run.server_error}; {counts['queued']} message(s) stay queued")
         raise typer.Exit(int(ExitCode.PARTIAL_FAILURE))

@@ -35,10 +35,12 @@ def _now() -> Any:
     return datetime.now(UTC)
 
 
-def _show(out: "Output", view: "TicketView", note: str | None = None) -> None:
+def _show(
+    out: "Output", view: "TicketView", note: str | None = None, extra: dict[str, Any] | None = None
+) -> None:
     from arkinctl.output import Section
 
-    doc = view.as_dict()
+    doc = {**(extra or {}), **view.as_dict()}
     pairs: list[tuple[str, Any]] = [
         ("client", view.client_number),
         ("category", view.category),
@@ -180,7 +182,7 @@ def open_(
             }
         )
         return
-    _show(out, opened.ticket, note)
+    _show(out, opened.ticket, note, {"created": opened.created, "notified": opened.notified})
     if out.format.value == "table":
         verb = "Opened" if opened.created else "Commented on"
         out.status(f"{verb} {number}.")

@@ -65,6 +65,8 @@ class User(Base):
 
 
 NO_NAME = "(no name)"
+# The largest id an Integer primary key can hold on every engine (a 32-bit signed integer).
+MAX_ID = 2**31 - 1
 
 
 def person_name(given: str | None, prefix: str | None, family: str | None, text: str | None) -> str:

@@ -799,6 +799,13 @@ def import_accounts(
         prefetch=_prefetch_accounts,
         apply=_apply_account,
     )
+    from arkinctl.services.invitations import accept_for_active_accounts
+
+    accepted = accept_for_active_accounts(session, now=datetime.now(UTC))
+    if accepted:
+        summary.notes.append(
+            f"{accepted} invitation(s) accepted: their clients now have an active account"
+        )
     unlinked = sum(1 for o in outcomes if o.unlinked)
     if unlinked:
         summary.notes.append(

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Exists, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from arkinctl.config import MailSettings
@@ -110,6 +110,7 @@ class DeliveryRun:
     # the one-line reason, and the messages that were put back without being tried.
     server_error: str | None = None
     deferred: list[Delivery] = field(default_factory=list)
+    remaining: int = 0  # still due when the run stopped at its limit
 
     @property
     def all(self) -> list[Delivery]:
@@ -134,6 +135,7 @@ class DeliveryRun:
             "results": [d.as_dict() for d in self.all],
             "summary": {"total": len(self.all), **self.counts()},
             "server_error": self.server_error,
+            "remaining": self.remaining,
         }
 
 
@@ -618,26 +620,18 @@ def _defer_due(
     actor: Actor,
     now: Callable[[], datetime],
 ) -> list[Delivery]:
-    """The server cannot be used: every due message (up to `limit`) counts one attempt and
-    waits for the next run (backoff); none is lost."""
+    """The server cannot be used: every due message (up to `limit`) waits for a later run,
+    with the reason. No attempt is counted: an outage or a wrong setting on our side says
+    nothing about the message, and must not use up its attempts until it fails."""
     if limit <= 0:
         return []
     at = now()
     with factory.begin() as session:
-        lock_chain(session)
         results = []
         for message in session.scalars(_claimable(due_by, at, limit)).all():
-            results.append(
-                _apply(
-                    session,
-                    message,
-                    Outcome("retry", reason),
-                    mail=mail,
-                    actor=actor,
-                    client_id=_client_id(session, message.invitation_id, message.ticket_id),
-                    at=at,
-                )
-            )
+            message.last_error = reason[:500]
+            message.next_attempt_at = at + _backoff(mail, 1)
+            results.append(_delivery(message))
     return results
 
 
@@ -708,6 +702,14 @@ def deliver(
         server.close()
         if held is not None:  # never handed over: safe to queue again, not uncertain
             release(factory, held)
+    if run.server_error is None and tried >= limit:
+        with factory() as session:
+            run.remaining = (
+                session.scalar(
+                    select(func.count()).select_from(OutboxMessage).where(_due(started, now()))
+                )
+                or 0
+            )
     if run.server_error is not None:
         run.deferred = _defer_due(
             factory,
@@ -725,8 +727,9 @@ def deliver(
 
 
 def _load(session: Session, ids: Sequence[int]) -> dict[int, OutboxMessage]:
+    usable = {i for i in ids if 0 < i < 2**63}  # larger ones cannot exist (BigInteger)
     rows = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.id.in_(set(ids))).with_for_update()
+        select(OutboxMessage).where(OutboxMessage.id.in_(usable)).with_for_update()
     ).all()
     return {m.id: m for m in rows}
 
@@ -817,9 +820,14 @@ def cancel(session: Session, ids: Sequence[int], *, actor: Actor, now: datetime)
                 select(Invitation.status).where(Invitation.id == message.invitation_id)
             )
             if status == "queued":
+                # Without its e-mail the invitation can never be accepted: not live any more.
+                invitation = session.get(Invitation, message.invitation_id, with_for_update=True)
+                assert invitation is not None
+                invitation.status = "failed"
+                invitation.status_reason = f"its e-mail was cancelled by {actor.username}"
                 note = (
-                    f"invitation #{message.invitation_id} stays queued; "
-                    "`arkinctl invite withdraw` ends it"
+                    f"invitation #{message.invitation_id} is failed now; "
+                    "`arkinctl invite send` makes a new one"
                 )
         client_id = _client_id(session, message.invitation_id, message.ticket_id)
         _audit(session, actor, client_id, mid, action="outbox.cancel", code="U", outcome="ok")

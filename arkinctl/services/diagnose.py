@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
@@ -150,13 +150,27 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
         live, latest = state.live_invitation, state.latest_invitation
         if live is not None:
             failed(4, f"invitation {live.status}, valid until {live.expires_at:%Y-%m-%d}")
+            age = now - (live.sent_at or live.created_at)
+            may_resend = age >= timedelta(days=settings.resend_after_days)
+            where = (
+                f"sent to {live.email}"
+                if live.status == "sent"
+                else f"queued for {live.email}, not sent yet (`arkinctl outbox deliver`)"
+            )
             return result(
                 "invitation_pending",
                 "The client has an invitation but has not accepted it yet. Ask them to look "
-                f"for the e-mail (also in spam) sent to {live.email}; it is valid until "
+                f"for the e-mail (also in spam), {where}; it is valid until "
                 f"{live.expires_at:%Y-%m-%d}. The portal reminds them on days 3 and 7. If it "
-                "is lost or went to a wrong address, resend it (to the address in the record).",
-                f"arkinctl invite send {cn} --resend",
+                "is lost or went to a wrong address, resend it (to the address in the record)"
+                + (
+                    "."
+                    if may_resend
+                    else f"; before day {settings.resend_after_days} only with --force."
+                ),
+                f"arkinctl invite send {cn} --resend"
+                if may_resend
+                else f"arkinctl invite show {live.id}",
             )
         if latest is not None and latest.status == "expired":
             failed(4, f"the last invitation expired on {latest.expires_at:%Y-%m-%d}")
@@ -166,7 +180,7 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
                 "the e-mail address in the record.",
                 f"arkinctl invite send {cn}",
             )
-        if account is not None:
+        if account is not None and latest is None:
             failed(4, f"account {account.account_id} is invited but not yet activated")
             return result(
                 "invitation_pending",
@@ -191,8 +205,15 @@ def diagnose(state: ClientState, *, settings: Settings, now: datetime) -> Diagno
         return result(
             "account_inactive",
             f"The portal account is {account.status}. Only the technical department can "
-            "reactivate it: open a ticket (it names the client by client number only).",
-            f"arkinctl ticket open {cn} --from-diagnosis",
+            "reactivate it: "
+            + (
+                f"ticket {state.open_tickets[0].number} is open for it; follow it up there."
+                if state.open_tickets
+                else "open a ticket (it names the client by client number only)."
+            ),
+            f"arkinctl ticket show {state.open_tickets[0].number}"
+            if state.open_tickets
+            else f"arkinctl ticket open {cn} --from-diagnosis",
         )
     passed(5, "active")
 
@@ -325,7 +346,10 @@ def cause_expr(settings: Settings, now: datetime) -> ColumnElement[str]:
             case(
                 (live_invitation, literal("invitation_pending")),
                 (latest_expired, literal("invitation_expired")),
-                (has_invited_account, literal("invitation_pending")),
+                (
+                    and_(has_invited_account, ~exists().where(Invitation.client_id == Client.id)),
+                    literal("invitation_pending"),
+                ),
                 else_=literal("no_account"),
             ),
         ),

@@ -25,7 +25,10 @@ def email_problem(exc: EmailNotValidError) -> str:
 def normalise_email(value: str, *, what: str = "the e-mail address") -> str:
     """The normalised form of `value`, or InvalidInputError saying why it is not valid."""
     try:
-        return str(validate_email(value.strip(), check_deliverability=False).normalized)
+        # strict: also the SMTP limit of 64 octets before the @ (RFC 5321).
+        return str(
+            validate_email(value.strip(), check_deliverability=False, strict=True).normalized
+        )
     except EmailNotValidError as exc:
         raise InvalidInputError(
             f"{what} is not a valid e-mail address ({email_problem(exc)})"

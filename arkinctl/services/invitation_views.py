@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from arkinctl.db.models import (
     LIVE_INVITATION_STATUSES,
+    MAX_ID,
     CareEpisode,
     Client,
     Invitation,
@@ -147,6 +148,10 @@ def list_invitations(
 def show_invitation(
     session: Session, invitation_id: int, *, actor: Actor, now: datetime
 ) -> InvitationRecord:
+    if not 0 < invitation_id <= MAX_ID:
+        raise NotFoundError(
+            f"there is no invitation #{invitation_id}", hint="see `arkinctl invite list`"
+        )
     row = session.execute(
         select(Invitation, Client.client_number, _delivery_status())
         .join(Client, Client.id == Invitation.client_id)
@@ -181,8 +186,9 @@ class PendingClient:
 
 
 def pending_clients(session: Session, *, actor: Actor, now: datetime) -> Iterator[PendingClient]:
-    """Every treated, living client with no portal account and no live invitation: the
-    clients who should get one ("new clients are invited automatically")."""
+    """Every treated, living client with no portal account (or only one still `invited`) and
+    no live invitation: the clients who should get one ("new clients are invited
+    automatically")."""
     live = exists().where(
         Invitation.client_id == Client.id,
         Invitation.status.in_(LIVE_INVITATION_STATUSES),
@@ -203,7 +209,13 @@ def pending_clients(session: Session, *, actor: Actor, now: datetime) -> Iterato
         .where(
             Client.deceased.is_(False),
             exists().where(CareEpisode.client_id == Client.id),
-            not_(exists().where(PortalAccount.identification_number == Client.client_number)),
+            # An account still `invited` is no account yet: such a client needs one too.
+            not_(
+                exists().where(
+                    PortalAccount.identification_number == Client.client_number,
+                    PortalAccount.status != "invited",
+                )
+            ),
             not_(live),
         )
         .order_by(Client.client_number)

@@ -144,6 +144,10 @@ def _refusal(facts: _Facts, now: datetime, options: SendOptions, settings: Setti
     live = facts.live(now)
     if live is None:
         return None
+    if options.batch_id and live.batch_id == options.batch_id:
+        # A rerun of the same batch (after a crash, or twice by mistake) never replaces
+        # what the batch itself made, not even with --force.
+        return f"already invited by this batch (invitation #{live.id})"
     since = (live.sent_at or live.created_at).astimezone(settings.timezone)
     if not (options.resend or options.force):
         return (
@@ -239,7 +243,7 @@ def invitation_mail(
 ) -> Mail:
     """The invitation e-mail, in Dutch. Never a BSN, a date of birth or clinical text."""
     name = display_name if display_name != NO_NAME else None
-    valid_until = expires_at.astimezone(settings.timezone).strftime("%d-%m-%Y")
+    valid_until = expires_at.astimezone(settings.timezone).strftime("%d-%m-%Y %H:%M")
     where = (
         f"Ga naar {settings.mail.portal_url} en maak uw account aan met dit e-mailadres."
         if settings.mail.portal_url
@@ -252,7 +256,7 @@ def invitation_mail(
         f"{where}\n"
         "Vul bij het aanmaken uw geboortedatum in zoals die bij ons bekend is; anders kan het "
         "portaal uw dossier niet aan u koppelen.\n\n"
-        f"Deze uitnodiging is geldig tot en met {valid_until}. Na 3 en 7 dagen krijgt u een "
+        f"Deze uitnodiging is geldig tot {valid_until}. Na 3 en 7 dagen krijgt u een "
         "herinnering.\n\n"
         "Heeft u deze uitnodiging niet verwacht? Neem dan contact op met uw behandelaar.\n\n"
         "Met vriendelijke groet,\nHet secretariaat\n"
@@ -351,6 +355,10 @@ def _process(
             )
     elif plans:
         _write(session, plans, outcomes, settings=settings, actor=actor, options=options, now=now)
+        made = {o.client_number: o.invitation_id for o in outcomes if o is not None}
+        for values in audit:
+            if values["action_code"] == "C" and made.get(values["client_number"]):
+                values["object_id"] = str(made[values["client_number"]])
     record_many(session, audit)
     return [o for o in outcomes if o is not None]
 
@@ -618,3 +626,24 @@ def read_batch_file(data: bytes) -> BatchFile:
             yield BatchRow(record.line, number, email, record.problem)
 
     return BatchFile(table.notes, rows(), lambda: sum(1 for _ in table.records()))
+
+
+def accept_for_active_accounts(session: Session, *, now: datetime) -> int:
+    """Live invitations of clients who now have an active portal account are `accepted`;
+    their e-mail, if still queued, is cancelled at the next delivery run. Returns how many."""
+    active = (
+        select(Client.id)
+        .join(PortalAccount, PortalAccount.identification_number == Client.client_number)
+        .where(PortalAccount.status == "active")
+    )
+    result = session.execute(
+        update(Invitation)
+        .where(Invitation.status.in_(LIVE_INVITATION_STATUSES), Invitation.client_id.in_(active))
+        .values(
+            status="accepted",
+            accepted_at=now,
+            status_reason="the client has an active portal account",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

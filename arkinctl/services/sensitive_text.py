@@ -18,12 +18,16 @@ from arkinctl.services.dates import MONTHS
 
 # Nine digits, optionally grouped (123.456.782, 1234 56 782, 123-45-6782).
 _BSN_SHAPED = re.compile(r"(?<![\d.,-])\d(?:[ .-]?\d){8}(?![\d]|[.,-]\d)")
-# d-m-y, y-m-d in any of - / . and space; 2- or 4-digit years.
-_NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,4})[-/. ](\d{1,2})[-/. ](\d{1,4})(?!\d)")
+# d-m-y, y-m-d in any of - / . and space; 2- or 4-digit years, a 2-digit one maybe as '84.
+_NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,4})[-/. ](\d{1,2})[-/. ]'?(\d{1,4})(?!\d)")
 _COMPACT_DATE = re.compile(r"(?<!\d)(\d{6}|\d{8})(?!\d)")
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+# 19 oktober 1984, 19-okt-'84; and month first: October 19, 1984 / okt 19 '84.
 _WORD_DATE = re.compile(
-    rf"(?<!\d)(\d{{1,2}})\.?[\s-]*\b({_MONTH_NAMES})\b\.?,?[\s-]*(\d{{2,4}})(?!\d)"
+    rf"(?<!\d)(\d{{1,2}})(?:e|st|nd|rd|th)?\.?[\s-]*\b({_MONTH_NAMES})\b\.?,?[\s-]*'?(\d{{2,4}})(?!\d)"
+)
+_MONTH_FIRST_DATE = re.compile(
+    rf"\b({_MONTH_NAMES})\b\.?[\s-]*(\d{{1,2}})(?:st|nd|rd|th)?,?[\s-]+'?(\d{{2,4}})(?!\d)"
 )
 
 
@@ -67,6 +71,8 @@ def dates_in(text: str) -> set[date]:
         else:
             found |= _dates(int(run[:2]), int(run[2:4]), _years(run[4:]))
     for day, month, year in _WORD_DATE.findall(lowered):
+        found |= _dates(int(day), MONTHS[month], _years(year))
+    for month, day, year in _MONTH_FIRST_DATE.findall(lowered):
         found |= _dates(int(day), MONTHS[month], _years(year))
     return found
 

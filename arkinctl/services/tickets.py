@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arkinctl.config import Settings
-from arkinctl.db.models import Client, PortalAccount, Ticket, TicketEvent
+from arkinctl.db.models import MAX_ID, Client, PortalAccount, Ticket, TicketEvent
 from arkinctl.errors import InvalidInputError, NotFoundError
 from arkinctl.services.audit import Actor, lock_chain, record
 from arkinctl.services.email_address import normalise_email
@@ -139,16 +139,30 @@ def _birth_dates(session: Session, client: Client | None) -> list[Any]:
 
 
 def _text(
-    session: Session, value: str | None, *, what: str, client: Client | None, limit: int
+    session: Session,
+    value: str | None,
+    *,
+    what: str,
+    client: Client | None,
+    limit: int,
+    one_line: bool = False,
 ) -> str | None:
     if value is None:
         return None
     value = value.strip()
     if not value:
         return None
-    if len(value) > limit:
-        raise InvalidInputError(f"{what} is longer than {limit} characters", hint="say it shorter")
-    check_free_text(value, what=what, birth_dates=_birth_dates(session, client))
+    try:
+        if len(value) > limit:
+            raise InvalidInputError(
+                f"{what} is longer than {limit} characters", hint="say it shorter"
+            )
+        if one_line and any(ch in value for ch in "\r\n\t\v\f\x00"):
+            raise InvalidInputError(f"{what} must be one line", hint="put details in --description")
+        check_free_text(value, what=what, birth_dates=_birth_dates(session, client))
+    except InvalidInputError as exc:
+        exc.client_number = client.client_number if client else None  # for the audit trail
+        raise
     return value
 
 
@@ -184,7 +198,7 @@ def _find(session: Session, number: str, *, lock: bool = False) -> Ticket:
     key = number.strip().upper()
     query = select(Ticket).where(Ticket.number == key)
     if key.isdigit():
-        query = select(Ticket).where(Ticket.id == int(key))
+        query = select(Ticket).where(Ticket.id == (int(key) if int(key) <= MAX_ID else 0))
     ticket = session.scalars(query.with_for_update() if lock else query).one_or_none()
     if ticket is None:
         raise NotFoundError(
@@ -255,7 +269,7 @@ def list_tickets(
     if status is None:
         query = query.where(Ticket.status.in_(OPEN_STATUSES))
     elif status != "all":
-        query = query.where(Ticket.status == _choice(status, STATUSES, "ticket status"))
+        query = query.where(Ticket.status == _choice(status, (*STATUSES, "all"), "ticket status"))
     if assignee is not None:
         query = query.where(Ticket.assignee == assignee)
     if client is not None:
@@ -300,7 +314,9 @@ def _event(
     ticket.updated_at = now
 
 
-def _notify(session: Session, ticket: Ticket, *, settings: Settings, what: str) -> bool:
+def _notify(
+    session: Session, ticket: Ticket, *, settings: Settings, what: str, by: str | None = None
+) -> bool:
     """Queue a notice to the technical department (None configured: nothing, say False)."""
     address = settings.mail.technical_address
     if not address:
@@ -312,7 +328,7 @@ def _notify(session: Session, ticket: Ticket, *, settings: Settings, what: str) 
         f"Category:      {ticket.category}\n"
         f"Priority:      {ticket.priority}\n"
         f"Title:         {ticket.title}\n"
-        f"Opened by:     {ticket.created_by}\n\n"
+        f"Opened by:     {ticket.created_by}\n" + (f"Reopened by:   {by}\n" if by else "") + "\n"
         f"See `arkinctl ticket show {ticket.number}`.\n"
     )
     enqueue(
@@ -350,7 +366,7 @@ def open_ticket(
         category = CAUSE_CATEGORY.get(diagnosis.cause, "other")
     category = _choice(category, CATEGORIES, "category")
     priority = _choice(priority, PRIORITIES, "priority")
-    title = _text(session, title, what="the title", client=client, limit=MAX_TITLE)
+    title = _text(session, title, what="the title", client=client, limit=MAX_TITLE, one_line=True)
     description = _text(session, description, what="the description", client=client, limit=MAX_TEXT)
     snapshot = diagnosis_snapshot(diagnosis) if diagnosis is not None else None
 
@@ -368,6 +384,9 @@ def open_ticket(
             .with_for_update()
         ).first()
     if existing is not None:
+        if PRIORITIES.index(priority) > PRIORITIES.index(existing.priority):
+            _event(session, existing, "priority", actor, now, f"{existing.priority} → {priority}")
+            existing.priority = priority
         parts = [p for p in (title, description) if p]
         if snapshot is not None:
             parts.append(_snapshot_text(snapshot))
@@ -471,7 +490,10 @@ def set_ticket_status(
             ticket.closed_at = now
         if reopened:
             ticket.closed_at = None
-            notified = _notify(session, ticket, settings=settings, what="reopened")
+            ticket.resolution = None  # the old one stays in the history
+            notified = _notify(
+                session, ticket, settings=settings, what="reopened", by=actor.username
+            )
     if resolution is not None:
         ticket.resolution = resolution
         _event(session, ticket, "resolution", actor, now, resolution)

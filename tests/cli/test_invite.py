@@ -236,6 +236,12 @@ def test_an_invitation_past_its_expiry_is_not_live_and_is_marked_expired(
     assert (old.status, new.status) == ("expired", "queued")
     diagnosis = json.loads(run("--format", "json", "diagnose", number).stdout)
     assert diagnosis["cause"] == "invitation_pending"
+    # A fresh invitation: resending would be refused for 7 days, so look at it instead.
+    assert diagnosis["next_command"] == f"arkinctl invite show {new.id}"
+    assert "not sent yet" in diagnosis["remedy"]
+    with session_factory.begin() as s:
+        s.get(Invitation, new.id).created_at = NOW - timedelta(days=8)
+    diagnosis = json.loads(run("--format", "json", "diagnose", number).stdout)
     assert diagnosis["next_command"] == f"arkinctl invite send {number} --resend"
 
 
@@ -546,3 +552,56 @@ def test_a_batch_keeps_the_audit_chain_intact(
         assert after.prev_hash == before.hash
     for e in events:
         assert e.hash == event_hash(e.prev_hash, hashed_fields(e))
+
+
+def test_a_forced_batch_run_again_replaces_nothing_it_made(
+    run: Callable[..., Any], session_factory: Any, tmp_path: Any
+) -> None:
+    world = _pending_world(session_factory)
+    path = tmp_path / "forced.csv"
+    path.write_text(f"client_number\n{world['new']}\n{world['live']}\n")
+    first = json.loads(run("--format", "json", "invite", "batch", str(path), "--force").stdout)
+    assert first["summary"]["sent"] == 2  # the live one is replaced: --force
+    again = json.loads(run("--format", "json", "invite", "batch", str(path), "--force").stdout)
+    assert again["batch_id"] == first["batch_id"]
+    assert again["summary"]["sent"] == 0
+    assert all("already invited by this batch" in r["reason"] for r in again["results"])
+    assert len(_invitations(session_factory, world["new"])) == 1
+
+
+def test_empty_and_overlong_addresses_are_refused(
+    run: Callable[..., Any], new_client: Callable[..., str]
+) -> None:
+    number = new_client()
+    empty = run("invite", "send", number, "--email", "")
+    assert empty.exit_code == 5 and "--email is empty" in empty.stderr
+    long = run("invite", "send", number, "--email", "a" * 65 + "@example.nl")
+    assert long.exit_code == 5 and "not a valid e-mail address" in long.stderr
+
+
+def test_an_invited_account_without_a_live_invitation_is_pending_and_an_active_one_accepts(
+    run: Callable[..., Any], session_factory: Any, tmp_path: Any
+) -> None:
+    with session_factory.begin() as s:
+        bounced = make_client(s, email="bounced@example.nl")
+        add_episode(s, bounced)
+        add_account(s, bounced, status="invited")
+        add_invitation(s, bounced, now=NOW, status="bounced", sent_days_ago=3)
+        waiting = make_client(s, email="waiting@example.nl")
+        add_episode(s, waiting)
+        add_account(s, waiting, status="invited", account_id="acct-waiting")
+        nb, nw = bounced.client_number, waiting.client_number
+    pending = {
+        r["client_number"] for r in json.loads(run("--format", "json", "invite", "pending").stdout)
+    }
+    assert {nb, nw} <= pending
+    diagnosis = json.loads(run("--format", "json", "diagnose", nb).stdout)
+    assert diagnosis["cause"] == "no_account"  # the invitation bounced: nothing to accept
+
+    assert run("invite", "send", nw).exit_code == 0
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text(f"account_id,identification_number,status\nacct-waiting,{nw},active\n")
+    imported = json.loads(run("--format", "json", "import", "accounts", str(accounts)).stdout)
+    assert any("1 invitation(s) accepted" in n for n in imported["notes"])
+    [inv] = _invitations(session_factory, nw)
+    assert inv.status == "accepted" and inv.accepted_at is not None

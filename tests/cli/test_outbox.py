@@ -105,7 +105,7 @@ def test_deliver_sends_and_reports_each_message(
 
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert set(doc) == {"server", "results", "summary", "server_error"}
+    assert set(doc) == {"server", "results", "summary", "server_error", "remaining"}
     assert doc["server"] == f"127.0.0.1:{port}" and doc["server_error"] is None
     assert [list(r) for r in doc["results"]] == [list(DELIVERY_FIELDS)] * 2
     assert [(r["id"], r["status"], r["attempts"]) for r in doc["results"]] == [
@@ -174,7 +174,7 @@ def test_a_server_that_is_down_is_one_line_and_nothing_is_lost(
     )
     with session_factory() as s:
         rows = s.execute(select(OutboxMessage.status, OutboxMessage.attempts)).all()
-    assert sorted(rows) == [("queued", 1), ("queued", 1)]
+    assert sorted(rows) == [("queued", 0), ("queued", 0)]  # an outage counts no attempt
 
     as_json = run("outbox", "list", "--format", "json")
     assert as_json.exit_code == 0
@@ -253,3 +253,23 @@ def test_every_outbox_command_has_help_with_examples(run: Callable[..., Any]) ->
     for verb in ("deliver", "list", "requeue", "cancel"):
         result = run("outbox", verb, "--help")
         assert result.exit_code == 0 and "arkinctl outbox " in result.stdout
+
+
+def test_a_run_stopped_by_its_limit_says_how_many_are_still_due(
+    run: Callable[..., Any],
+    queue: Callable[..., int],
+    smtp_env: Callable[[int], None],
+    server: tuple[Handler, int],
+) -> None:
+    handler, port = server
+    smtp_env(port)
+    for i in range(5):
+        queue(f"c{i}@example.nl")
+    first = run("--format", "json", "outbox", "deliver", "--limit", "3")
+    assert first.exit_code == 0
+    assert json.loads(first.stdout)["remaining"] == 2
+    table = run("outbox", "deliver", "--limit", "1")
+    assert "1 more due: run again" in table.stderr
+    last = json.loads(run("--format", "json", "outbox", "deliver").stdout)
+    assert last["remaining"] == 0 and last["summary"]["sent"] == 1
+    assert len(handler.snapshot()) == 5

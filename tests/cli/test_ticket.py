@@ -290,3 +290,45 @@ def test_the_notice_reaches_the_technical_department_over_smtp(
     body = message.get_content()
     assert blocked in body and "high" in body
     assert FAKE_BSNS[2] not in body and "1979" not in body
+
+
+def test_a_title_is_one_line_and_a_refusal_is_audited_with_its_client(
+    run: Callable[..., Any], blocked: str, session_factory: Any
+) -> None:
+    result = run("ticket", "open", blocked, "-c", "other", "--title", "een\r\nBcc: x@example.nl")
+    assert result.exit_code == 5 and "one line" in result.stderr
+    with session_factory() as s:
+        [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "ticket.open")).all()
+    assert (event.outcome, event.client_number) == ("error", blocked)
+
+
+def test_a_folded_ticket_keeps_the_higher_priority_and_a_reopened_one_drops_its_resolution(
+    jrun: Callable[..., Any], run: Callable[..., Any], blocked: str
+) -> None:
+    number = jrun("ticket", "open", blocked, "-c", "account")["number"]
+    folded = jrun("ticket", "open", blocked, "-c", "account", "-p", "urgent")
+    assert folded["ticket"]["priority"] == "urgent"
+    assert [e["kind"] for e in folded["ticket"]["events"]] == ["created", "priority", "comment"]
+    jrun("ticket", "close", number, "-r", "opgelost")
+    reopened = jrun("ticket", "status", number, "waiting")
+    assert reopened["resolution"] is None
+    assert any(e["body"] == "opgelost" for e in reopened["events"])  # kept in the history
+    as_csv = run("--format", "csv", "ticket", "open", blocked, "-c", "sharing").stdout
+    assert "created,true" in as_csv and "notified,false" in as_csv
+
+
+@pytest.mark.parametrize("big", ["99999999999999999999", "9999999999"])
+def test_ids_beyond_any_row_are_not_found(run: Callable[..., Any], big: str) -> None:
+    for args in (("ticket", "show", big), ("invite", "show", big), ("ticket", "comment", big, "x")):
+        result = run(*args)
+        assert result.exit_code == 3, (args, result.stderr)
+    requeue = run("outbox", "requeue", big)
+    assert requeue.exit_code == 3 and "no such outbox message" in requeue.stderr
+
+
+def test_a_portal_url_that_is_no_web_address_is_refused(
+    run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, blocked: str
+) -> None:
+    monkeypatch.setenv("ARKINCTL_PORTAL_URL", "javascript:alert(1)")
+    result = run("invite", "send", blocked)
+    assert result.exit_code == 5 and "ARKINCTL_PORTAL_URL" in result.stderr

@@ -29,6 +29,11 @@ DOB = date(1985, 3, 4)
         "4 March 1985",
         "03/04/1985",  # the US way round: still this date
         "4-3-85",
+        "04-03-'85",
+        "4 maart '85",
+        "March 4, 1985",
+        "mrt 4, 1985",
+        "4th March 1985",
     ],
 )
 def test_every_way_of_writing_the_date_of_birth_is_found(text: str) -> None:
