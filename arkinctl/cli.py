@@ -132,6 +132,23 @@ def _map_unexpected(exc: Exception) -> ArkinError | None:
 
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return DatabaseUnavailableError("lost the connection to the database")
+    if isinstance(exc, DBAPIError):
+        detail = describe_db_error(exc)
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if (
+            sqlstate in ("42P01", "42703")
+            or "no such table" in detail
+            or "no such column" in detail
+        ):
+            return SchemaOutdatedError(
+                f"the database schema is damaged or not arkinctl's ({detail})",
+                hint="check `arkinctl db status`; restore the database, or `arkinctl db upgrade`",
+            )
+        if sqlstate == "42P07" or "already exists" in detail:
+            return ConflictError(
+                f"the database already holds tables that are not arkinctl's ({detail})",
+                hint="use an empty database for arkinctl",
+            )
     if isinstance(exc, OperationalError):
         detail = describe_db_error(exc)
         if "locked" in detail or "lock timeout" in detail:

@@ -163,15 +163,19 @@ def _parse_kinds(text: str) -> frozenset[str]:
 
 
 def load_settings(*, database_url: str | None = None, user: str | None = None) -> Settings:
-    values = {**_env_file_values(Path.cwd()), **os.environ}
+    from_file = _env_file_values(Path.cwd())
+    values = {**from_file, **os.environ}
     sources: dict[str, str] = {}
 
+    if database_url is not None and not database_url.strip():
+        raise InvalidInputError("--db is empty", hint="leave it out to use the default database")
     if database_url:
         url, is_default = normalise_database_url(database_url), False
         sources["database"] = "--db"
     elif values.get("ARKINCTL_DATABASE_URL"):
         url, is_default = normalise_database_url(values["ARKINCTL_DATABASE_URL"]), False
-        sources["database"] = "ARKINCTL_DATABASE_URL"
+        in_env = "ARKINCTL_DATABASE_URL" in os.environ
+        sources["database"] = "ARKINCTL_DATABASE_URL" + ("" if in_env else " in .env")
     else:
         url, is_default = "sqlite:///" + str(default_database_path()), True
         sources["database"] = "default"

@@ -291,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="arkinctl-bench-") as tmp:
             for n in args.sizes:
-                size_rows, size_rates = bench_size(server, n, args.runs, Path(tmp), args.deliverers)
+                size_rows, size_rates = bench_size(
+                    server, n, args.runs, Path(tmp), args.deliverers, args.deliver_limit
+                )
                 rows += size_rows
                 rates += size_rates
     except benchdb.BenchError as exc:

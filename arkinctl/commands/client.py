@@ -74,6 +74,9 @@ def show(
         if account
         else [("account", "none")]
     )
+    for other in s.other_accounts:
+        # More than one account for a client is itself a finding: show each.
+        portal.append(("other account", f"{other['account_id']} ({other['status']})"))
     if s.invitation:
         inv = s.invitation
         portal.append(("invitation", f"{inv['status']}, expires {inv['expires_at']:%Y-%m-%d}"))

@@ -29,7 +29,8 @@ FormatOption = Annotated[
 RefArgument = Annotated[
     str,
     typer.Argument(
-        help="The client: client number, BSN, e-mail address or portal account id.",
+        help="The client: client number, BSN, e-mail address or portal account id (an exact "
+        "client number wins; bsn:, email: or account: before it looks up only that way).",
         metavar="REF",
         show_default=False,
     ),

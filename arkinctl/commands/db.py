@@ -41,7 +41,7 @@ def upgrade(ctx: typer.Context, fmt: FormatOption = None) -> None:
     from arkinctl.services.schema import upgrade_schema
 
     app_ = app_context(ctx)
-    _report(app_, upgrade_schema(app_.engine(check_schema=False, create=True)), fmt)
+    _report(app_, upgrade_schema(app_.engine(check_schema=False, create=False)), fmt)
 
 
 def _report(app_: "AppContext", message: str, fmt: FormatOption) -> None:

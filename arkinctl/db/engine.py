@@ -37,6 +37,11 @@ def make_engine(url: str, *, create: bool = False) -> Engine:
     """An engine for `url`. An SQLite file is created only when `create` is set, so that a
     mistyped --db path is reported instead of quietly becoming a new, empty database."""
     path = sqlite_path(url)
+    if path is None and url.startswith("sqlite"):
+        raise InvalidInputError(
+            "an in-memory SQLite database keeps nothing: arkinctl needs a file",
+            hint="use sqlite:///path/to/file.db or a plain file path",
+        )
     if path is not None:
         if not path.exists():
             if not create:

@@ -27,6 +27,10 @@ def resolve_client(session: Session, ref: str) -> Client:
     Errors never repeat the reference: it may be a BSN or an e-mail address.
     """
     ref = ref.strip()
+    kind, _, rest = ref.partition(":")
+    only = kind.lower() if rest and kind.lower() in REF_KINDS else None
+    if only:
+        ref = rest.strip()
     if not ref:
         raise InvalidInputError("the client reference is empty")
     found: dict[int, Client] = {}
@@ -35,9 +39,14 @@ def resolve_client(session: Session, ref: str) -> Client:
         for c in clients:
             found.setdefault(c.id, c)
 
-    add(session.scalars(select(Client).where(Client.client_number == ref)).all())
+    if only in (None, "client"):
+        add(session.scalars(select(Client).where(Client.client_number == ref)).all())
+        if found or only:
+            # An exact client number wins: it is how staff name clients, and another
+            # client's BSN or account id may be written the same (use bsn:/account: then).
+            return _one(found)
 
-    if looks_like_bsn(ref):
+    if only in (None, "bsn") and (looks_like_bsn(ref) or only):
         bsn = compact_bsn(ref)
         if bsn is not None:
             add(session.scalars(select(Client).where(Client.bsn == bsn)).all())
@@ -48,7 +57,7 @@ def resolve_client(session: Session, ref: str) -> Client:
                 hint="check the digits",
             )
 
-    if "@" in ref:
+    if only in (None, "email") and "@" in ref:
         email = ref.lower()
         add(session.scalars(select(Client).where(func.lower(Client.email) == email)).all())
         add(
@@ -59,14 +68,22 @@ def resolve_client(session: Session, ref: str) -> Client:
             ).all()
         )
 
-    add(
-        session.scalars(
-            select(Client)
-            .join(PortalAccount, PortalAccount.identification_number == Client.client_number)
-            .where(PortalAccount.account_id == ref)
-        ).all()
-    )
+    if only in (None, "account"):
+        add(
+            session.scalars(
+                select(Client)
+                .join(PortalAccount, PortalAccount.identification_number == Client.client_number)
+                .where(PortalAccount.account_id == ref)
+            ).all()
+        )
+    return _one(found)
 
+
+# `bsn:999990007`, `account:acc-2`, `email:…`, `client:…`: look the reference up one way only.
+REF_KINDS = ("client", "bsn", "email", "account")
+
+
+def _one(found: dict[int, Client]) -> Client:
     if not found:
         raise NotFoundError(
             "no client matches that reference (tried client number, BSN, e-mail and "
@@ -76,7 +93,8 @@ def resolve_client(session: Session, ref: str) -> Client:
     if len(found) > 1:
         candidates = sorted(found.values(), key=lambda c: c.client_number)
         raise AmbiguousReferenceError(
-            f"the reference matches {len(candidates)} clients; use a client number",
+            f"the reference matches {len(candidates)} clients; use a client number "
+            "(or bsn:, email:, account: before the reference)",
             candidates=[f"{c.client_number}  {c.display_name}" for c in candidates],
         )
     return next(iter(found.values()))

@@ -57,8 +57,6 @@ FIELD_LIMIT = 32_767  # characters; the most Excel puts in one cell
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 # Excel's delimiter line, possibly quoted or padded with delimiters by a re-save.
 _SEP_LINE = re.compile(r'^"?sep=(.)"?(?:\1)*[ \t]*$', re.IGNORECASE)
-_EMAILISH = re.compile(r"[^\s,;|\t]*@[^\s,;|\t]*")
-_DIGIT = re.compile(r"\d")
 _OTHER_DELIMITERS = ("|", ":")
 
 BadRowHandler = Callable[[int, str], None]
@@ -388,14 +386,6 @@ def _shown(delimiter: str) -> str:
     return "tab" if delimiter == "\t" else delimiter
 
 
-def _shown_header(cells: Sequence[str], delimiter: str) -> str:
-    """The header line for a message; digits and e-mail addresses masked, in case the file
-    has no header and this is a row of someone's data."""
-    text = delimiter.join(c.strip() for c in cells)[:120]  # bounded: the regexes stay cheap
-    text = _DIGIT.sub("#", _EMAILISH.sub("…@…", text))
-    return text if len(text) <= 60 else text[:59] + "…"
-
-
 def _find_header(text: str, delimiter: str, *, sep_line: bool) -> _Record | None:
     skip_sep = sep_line
     for record in _records(text, delimiter):
@@ -485,9 +475,10 @@ def read_csv(
         line_text = delimiter.join(header)
         other = max(_OTHER_DELIMITERS, key=line_text.count)
         raise InvalidInputError(
-            f"the header line has {count} column{'' if count == 1 else 's'}: "
-            f"'{_shown_header(header, delimiter)}'; expected a ',' or ';' separated header "
-            f"with {expected}",
+            # Never the line itself: without a header it is a row of someone's data.
+            f"the header line (line {header_line}) has {count} "
+            f"column{'' if count == 1 else 's'}, none of them known; expected a ',' or ';' "
+            f"separated header with {expected}",
             hint=(
                 f"the line seems separated by '{other}': save the file as CSV with ';' or ',', "
                 f"or make its first line sep={other}"

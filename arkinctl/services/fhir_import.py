@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from arkinctl.config import Settings
@@ -637,7 +637,7 @@ class _Importer:
             with self.session.begin_nested():
                 done = [(p, *self._write(model, p, existing.get(p.key))) for p in batch]
                 self.session.flush()
-        except SQLAlchemyError:
+        except (IntegrityError, DataError):  # the data; a lost connection goes up as it is
             for p in batch:
                 self._write_alone(model, p)
             return
@@ -649,8 +649,8 @@ class _Importer:
             with self.session.begin_nested():
                 row, outcome = self._write(model, p, self._existing(model, [p.key]).get(p.key))
                 self.session.flush()
-        except SQLAlchemyError as exc:
-            reason = describe_db_error(exc) if isinstance(exc, DBAPIError) else type(exc).__name__
+        except (IntegrityError, DataError) as exc:
+            reason = describe_db_error(exc)
             self.summary.rejected.append(
                 Problem(p.item.where, f"the database refused it: {reason}")
             )
@@ -699,7 +699,41 @@ class _Importer:
                     f"client (source {source}); not overwritten",
                 )
             )
-        return keep
+        return self._without_bsn_conflicts(keep)
+
+    def _without_bsn_conflicts(self, batch: list[_Pending]) -> list[_Pending]:
+        """A BSN belongs to one client: a Patient whose BSN another client (or an earlier
+        Patient of this batch) has is kept without it, with a warning that never repeats it."""
+        bsns = [p.values["bsn"] for p in batch if p.values.get("bsn")]
+        if not bsns:
+            return batch
+        owners = {
+            bsn: (number, system, source_id)
+            for bsn, number, system, source_id in self.session.execute(
+                select(
+                    Client.bsn, Client.client_number, Client.source_system, Client.source_id
+                ).where(Client.bsn.in_(bsns))
+            )
+        }
+        for p in batch:
+            bsn = p.values.get("bsn")
+            if not bsn:
+                continue
+            owner = owners.get(bsn)
+            if owner is None:
+                owners[bsn] = (p.values["client_number"], SOURCE_SYSTEM, p.key)
+                continue
+            if (owner[1], owner[2]) == (SOURCE_SYSTEM, p.key):
+                continue
+            p.values["bsn"] = None
+            self.summary.warnings.append(
+                Problem(
+                    p.item.where,
+                    f"its BSN already belongs to client {owner[0]}; the client is imported "
+                    "without it",
+                )
+            )
+        return batch
 
     def _key(self, item: _Item) -> str:
         key = _resource_key(item.resource, item.full_url)

@@ -48,6 +48,7 @@ def check_health(settings: Settings) -> HealthReport:
             f"{settings.invitation_expiry_days} days",
         )
     )
+    add(_mail_check(settings))
     add(HealthCheck("database url", True, mask_url(settings.database_url)))
     try:
         engine = make_engine(settings.database_url)
@@ -67,3 +68,20 @@ def check_health(settings: Settings) -> HealthReport:
         add(HealthCheck("schema current", False, str(problem)))
         report.exit_code = int(ExitCode.SCHEMA_OUTDATED)
     return report
+
+
+def _mail_check(settings: Settings) -> HealthCheck:
+    """The mail settings as the outbox would use them; the password only as set / not set.
+    Not having a mail server is no fault (nothing is sent then): the check says so."""
+    mail = settings.mail
+    if not mail.smtp_host:
+        return HealthCheck(
+            "mail settings", True, "no ARKINCTL_SMTP_HOST: e-mails wait in the outbox, unsent"
+        )
+    login = f"login {mail.user}, password {'set' if mail.password else 'not set'}"
+    detail = (
+        f"{mail.smtp_host}:{mail.port} {mail.security}, "
+        f"{login if mail.user else 'no login'}; from {mail.from_address}; department "
+        f"{mail.technical_address or 'not set (no ticket notices)'}"
+    )
+    return HealthCheck("mail settings", True, detail)

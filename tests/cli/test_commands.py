@@ -133,6 +133,10 @@ def test_demo_in_a_pipe_is_plain_text(run: Callable[..., Run]) -> None:
     assert table.exit_code == 0
     assert table.stdout.splitlines()[0].split() == ["cause", "clients"]
     assert "client(s) in all" in table.stderr
+    # The search the demo suggests finds someone.
+    suggested = r.stdout.split("Next: arkinctl ", 1)[1].split(" · ")[0].split()
+    hits = run("--format", "json", *suggested).json()
+    assert hits and hits[0]["name"] == "Zoë van der Meulen-Özdemir"
 
 
 def test_diagnose_all_csv_and_empty_database(run: Callable[..., Run]) -> None:
@@ -740,3 +744,81 @@ def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
         # doctor reports on stdout (it is its output); the others fail with one line
         assert "not a database" in (r.stdout if args == ("doctor",) else r.stderr)
         assert "Traceback" not in r.stderr and "unexpected" not in r.stderr
+
+
+# ---- regressions found by a new user (second round) ---------------------------------------
+
+
+def test_an_exact_client_number_wins_and_prefixes_pick_one_way(
+    run: Callable[..., Run], seed: Callable[..., Any]
+) -> None:
+    from tests.factories import FAKE_BSNS, add_account, make_client
+
+    def build(s: Any) -> tuple[str, str]:
+        bsn_holder = make_client(s, bsn=FAKE_BSNS[3])
+        add_account(s, bsn_holder, account_id="acc-2")
+        make_client(s, number=FAKE_BSNS[3])  # a client number written like that BSN
+        make_client(s, number="acc-2")
+        return bsn_holder.client_number, FAKE_BSNS[3]
+
+    holder, bsn = seed(build)
+    assert run("--format", "json", "client", "show", bsn).json()["client_number"] == bsn
+    assert run("--format", "json", "client", "show", "acc-2").json()["client_number"] == "acc-2"
+    shown = run("--format", "json", "client", "show", f"bsn:{bsn}").json()
+    assert shown["client_number"] == holder
+    assert (
+        run("--format", "json", "client", "show", "account:acc-2").json()["client_number"] == holder
+    )
+    assert run("client", "show", "client:0000000").exit_code == 3
+
+
+def test_engine_urls_that_keep_nothing_and_upgrades_of_missing_files_are_refused(
+    tmp_path: Path,
+) -> None:
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        r = _invoke("--db", url, "db", "status")
+        assert r.exit_code == 5 and "in-memory" in r.stderr, r.stderr
+    missing = tmp_path / "typo.db"
+    r = _invoke("--db", str(missing), "db", "upgrade")
+    assert r.exit_code == 9 and not missing.exists()
+    r = _invoke("--db", "", "db", "status")
+    assert r.exit_code == 5 and "--db is empty" in r.stderr
+
+
+def test_foreign_or_missing_tables_are_conflicts_and_schema_errors(blank_db_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    from arkinctl.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(blank_db_url))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE tickets (id INTEGER PRIMARY KEY)")
+    r = _invoke("--db", blank_db_url, "db", "init")
+    assert r.exit_code == 6, r.stderr
+    assert "not arkinctl's" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE tickets")
+    assert _invoke("--db", blank_db_url, "db", "init").exit_code == 0
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE file_parts")
+    r = _invoke("--db", blank_db_url, "diagnose", "--all")
+    assert r.exit_code == 9, r.stderr
+    assert "damaged" in r.stderr
+    engine.dispose()
+
+
+def test_client_show_lists_every_portal_account_in_the_table(
+    run: Callable[..., Run], seed: Callable[..., Any]
+) -> None:
+    from tests.factories import add_account, add_episode, make_client
+
+    def build(s: Any) -> str:
+        c = make_client(s)
+        add_episode(s, c)
+        add_account(s, c, status="active", account_id="acct-one")
+        add_account(s, c, status="blocked", account_id="acct-two")
+        return c.client_number
+
+    number = seed(build)
+    table = run("client", "show", number).stdout
+    assert "acct-one" in table and "acct-two (blocked)" in table

@@ -148,7 +148,7 @@ def test_unsupported_delimiter_exits_5_saying_what_the_header_holds(
     result = cli("import", "clients", str(path))
     assert result.exit_code == 5
     assert result.stderr.startswith(
-        "Error: the header line has 1 column: 'client_number|bsn|given_name'; expected a ',' "
+        "Error: the header line (line 1) has 1 column, none of them known; expected a ',' "
         "or ';' separated header with client_number (cliëntnummer, clientnr, client_id)"
     )
     assert "sep=|" in result.stderr and "no client_number column" not in result.stderr

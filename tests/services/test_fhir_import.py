@@ -1094,3 +1094,21 @@ def test_link_shapes_in_a_bundle(session: Session, tmp_path: Path) -> None:
             "imported as two clients",
         )
     ]
+
+
+def test_a_bsn_another_client_has_is_not_stored_twice(session: Session, tmp_path: Path) -> None:
+    bsn_id = [{"system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "999990019"}]
+    write(tmp_path / "a.json", patient("dup-a", identifier=bsn_id))
+    run(session, tmp_path / "a.json")
+    write(tmp_path / "b.json", patient("dup-b", identifier=bsn_id))
+    write(tmp_path / "c.json", patient("dup-c", identifier=bsn_id))
+    summary = run(session, tmp_path / "b.json", tmp_path / "c.json")
+    assert client(session, "Patient/dup-a").bsn == "999990019"
+    assert client(session, "Patient/dup-b").bsn is None
+    assert client(session, "Patient/dup-c").bsn is None
+    warned = [w for w in summary.warnings if "already belongs to client dup-a" in w.reason]
+    assert len(warned) == 2
+    assert "999990019" not in all_messages(summary)
+    again = run(session, tmp_path / "a.json", tmp_path / "b.json")  # the owner keeps it
+    assert client(session, "Patient/dup-a").bsn == "999990019"
+    assert not again.rejected

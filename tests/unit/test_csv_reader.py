@@ -247,7 +247,7 @@ def test_unsupported_delimiter_says_what_the_header_line_holds() -> None:
     with pytest.raises(InvalidInputError) as exc:
         _read(b"client_number|bsn|voornaam\n1|111222333|Jan\n")
     assert exc.value.message == (
-        "the header line has 1 column: 'client_number|bsn|voornaam'; expected a ',' or ';' "
+        "the header line (line 1) has 1 column, none of them known; expected a ',' or ';' "
         "separated header with client_number (cliëntnummer)"
     )
     assert exc.value.hint is not None and "sep=|" in exc.value.hint
@@ -257,17 +257,17 @@ def test_unsupported_delimiter_says_what_the_header_line_holds() -> None:
 def test_header_with_no_known_column_says_so_and_shows_no_personal_data() -> None:
     # A file without a header: its first row is someone's data.
     with pytest.raises(InvalidInputError) as exc:
-        _read(b"1001;111222333;Jan;04-03-1985;jan@example.com\n")
+        _read(b"1001;111222333;Jan;van der;Meulen;04-03-1985;jan@example.com;Somber\n")
     text = str(exc.value)
-    assert text.startswith("the header line has 5 columns: '")
-    for secret in ("111222333", "04-03-1985", "jan@example.com", "example.com"):
+    assert text.startswith("the header line (line 1) has 8 columns, none of them known")
+    for secret in ("111222333", "04-03-1985", "jan@example.com", "Jan", "Meulen", "Somber"):
         assert secret not in text
 
 
-def test_a_long_header_line_is_shortened_in_the_message() -> None:
+def test_a_long_header_line_gives_a_short_message() -> None:
     with pytest.raises(InvalidInputError) as exc:
         _read(("|".join(f"kolom_{c}" for c in "abcdefghijklmnop") + "\n").encode())
-    assert "…'" in exc.value.message and len(exc.value.message) < 200
+    assert "kolom_a" not in exc.value.message and len(exc.value.message) < 200
 
 
 def test_unreadable_header_is_invalid_input() -> None:
