@@ -297,6 +297,7 @@ def batch(
     from arkinctl.services.invitations import (
         BatchSummary,
         SendOptions,
+        after_batch,
         read_batch_file,
         run_batch,
     )
@@ -356,6 +357,8 @@ def batch(
         counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.counts.items() if v)
         dry = " (dry run: nothing changed)" if dry_run else ""
         out.line(f"{summary.total} row(s): {counts or 'nothing'}{dry}")
+    if summary.counts["sent"] >= 1000:
+        after_batch(factory)
     if summary.failed:
         out.error(f"{summary.failed} row(s) failed; the others were handled")
         raise typer.Exit(int(ExitCode.PARTIAL_FAILURE))

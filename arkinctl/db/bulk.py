@@ -44,6 +44,14 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
             copy.write_row([row[c] for c in columns])
 
 
+def refresh_statistics(session: Session, *tables: Table) -> None:
+    """ANALYZE after a bulk write (PostgreSQL): until autovacuum gets there, the planner
+    would plan for the tables as they were, e.g. sort the whole new outbox for every claim."""
+    if _is_postgresql(session):
+        for table in tables:
+            session.execute(text(f'ANALYZE "{table.name}"'))
+
+
 def supports_reserved_ids(session: Session) -> bool:
     return _is_postgresql(session)
 

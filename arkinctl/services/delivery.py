@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Exists, and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from arkinctl.config import MailSettings
@@ -240,14 +240,17 @@ def check_settings(mail: MailSettings) -> None:
 # ---- the database side -----------------------------------------------------------------------
 
 
-def _waiting_invitation(now: datetime) -> Exists:
-    """The message's invitation is queued and unexpired: it still waits for this e-mail."""
+def _invitation_not_waiting(now: datetime) -> Exists:
+    """The message's invitation no longer waits for it (not queued, or expired).
+
+    Written as "there is such an invitation" so that a claim negates it into an anti-join:
+    one index probe per candidate, where an OR with `invitation_id IS NULL` made PostgreSQL
+    hash every invitation for every claim."""
     return (
         select(Invitation.id)
         .where(
             Invitation.id == OutboxMessage.invitation_id,
-            Invitation.status == "queued",
-            Invitation.expires_at > now,
+            not_(and_(Invitation.status == "queued", Invitation.expires_at > now)),
         )
         .correlate(OutboxMessage)
         .exists()
@@ -259,10 +262,7 @@ def _due(due_by: datetime, now: datetime) -> ColumnElement[bool]:
     return and_(
         OutboxMessage.status == "queued",
         or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= due_by),
-        or_(
-            OutboxMessage.invitation_id.is_(None),
-            _waiting_invitation(now),
-        ),
+        ~_invitation_not_waiting(now),
     )
 
 
@@ -577,7 +577,7 @@ def cancel_orphans(
     orphan = and_(
         OutboxMessage.status == "queued",
         OutboxMessage.invitation_id.is_not(None),
-        ~_waiting_invitation(at),
+        _invitation_not_waiting(at),
     )
     with factory.begin() as session:
         if not session.scalar(select(exists().where(orphan))):

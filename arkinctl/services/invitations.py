@@ -543,6 +543,14 @@ def run_batch(
         yield from sorted(outcomes, key=lambda o: o.line or 0)
 
 
+def after_batch(factory: sessionmaker[Session]) -> None:
+    """Fresh planner statistics once a batch has written many invitations and e-mails."""
+    from arkinctl.db.bulk import refresh_statistics
+
+    with factory.begin() as session:
+        refresh_statistics(session, Invitation.__table__, OutboxMessage.__table__)  # type: ignore[arg-type]
+
+
 def _chunks(rows: Iterable[BatchRow], size: int) -> Iterator[list[BatchRow]]:
     chunk: list[BatchRow] = []
     for row in rows:
