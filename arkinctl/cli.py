@@ -245,6 +245,7 @@ def root(
 
 def _register() -> None:
     from arkinctl.commands import (
+        audit,
         client,
         demo,
         diagnose,
@@ -271,6 +272,7 @@ def _register() -> None:
     app.add_typer(invite.app, name="invite")
     app.add_typer(outbox.app, name="outbox")
     app.add_typer(ticket.app, name="ticket")
+    app.add_typer(audit.app, name="audit")
 
 
 _register()

@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     SCHEMA_OUTDATED = 9
     PARTIAL_FAILURE = 10
     DIAGNOSIS_PROBLEM = 20
+    INTEGRITY = 21  # `audit verify`: the audit trail was changed or has a gap
     BROKEN_PIPE = 141  # stdout closed early (`| head`), as a shell reports SIGPIPE
 
 

@@ -1,0 +1,93 @@
+"""`arkinctl audit`: who read or changed which client's data, and is the trail intact."""
+
+from typing import Annotated, Any
+
+import typer
+
+from arkinctl.commands.common import FormatOption, app_context, command_group
+
+app = command_group("The audit trail: list events, verify the chain.")
+
+
+def _day_start(raw: str | None, tz: Any, *, next_day: bool = False) -> Any:
+    if raw is None:
+        return None
+    from datetime import datetime, time, timedelta
+
+    from arkinctl.services.dates import parse_user_date
+
+    day = parse_user_date(raw) + timedelta(days=1 if next_day else 0)
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    client: Annotated[
+        str | None, typer.Option("--client", help="Only events about this client (REF).")
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only events by this user.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this day on (local time), e.g. 1-12-2026.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Up to and including this day (local time).")
+    ] = None,
+    action: Annotated[
+        str | None, typer.Option("--action", help="Only this action, e.g. client.show.")
+    ] = None,
+    fmt: FormatOption = None,
+) -> None:
+    """List audit events, oldest first; JSON and CSV are streamed (any number of events).
+
+    Reading the trail is itself recorded.
+
+    \b
+    Examples:
+      arkinctl audit list --client 1000123
+      arkinctl audit list --user j.devries --since 2026-12-01 --format csv > audit.csv
+      arkinctl audit list --action share.disable
+    """
+    from arkinctl.services.audit_log import AUDIT_FIELDS, list_events
+    from arkinctl.services.clients import resolve_client
+
+    app_ = app_context(ctx)
+    out = app_.output(fmt)
+    tz = app_.settings.timezone
+    start, end = _day_start(since, tz), _day_start(until, tz, next_day=True)
+    with app_.session() as session:
+        rows = list_events(
+            session,
+            actor=app_.actor(session),
+            client=resolve_client(session, client) if client else None,
+            user=user,
+            since=start,
+            until=end,
+            action=action,
+        )
+        out.stream(rows, AUDIT_FIELDS, empty="no audit events match")
+
+
+@app.command("verify")
+def verify(ctx: typer.Context, fmt: FormatOption = None) -> None:
+    """Check the whole hash chain: a changed or removed event is found. Exit 0 when intact.
+
+    \b
+    Example:
+      arkinctl audit verify
+    """
+    from arkinctl.errors import ExitCode
+    from arkinctl.output import Section
+    from arkinctl.services.audit_log import verify_chain
+
+    app_ = app_context(ctx)
+    with app_.session() as session:
+        report = verify_chain(session, actor=app_.actor(session))
+    message = (
+        f"The audit trail is intact: {report.checked} event(s) checked."
+        if report.ok
+        else f"The audit trail is NOT intact: {report.detail}."
+    )
+    app_.output(fmt).document(report.as_dict(), [Section(None, [("result", message)])])
+    if not report.ok:
+        raise typer.Exit(int(ExitCode.INTEGRITY))

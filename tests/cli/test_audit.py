@@ -1,0 +1,82 @@
+"""`arkinctl audit list|verify` (CliRunner), on SQLite and PostgreSQL: the trail as recorded,
+and tampering found."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.factories import visible_client
+
+
+@pytest.fixture
+def run(cli: Callable[..., Any]) -> Callable[..., Any]:
+    def invoke(*args: str) -> Any:
+        result = cli(*args)
+        assert "Traceback" not in result.stderr + result.stdout
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def numbers(session_factory: Any) -> list[str]:
+    with session_factory.begin() as s:
+        return [visible_client(s).client_number for _ in range(3)]
+
+
+def test_list_filters_and_streams_and_is_itself_audited(
+    run: Callable[..., Any], numbers: list[str]
+) -> None:
+    for n in numbers:
+        run("client", "show", n)
+    run("--as", "someone.else", "diagnose", numbers[0])
+    mine = json.loads(run("--format", "json", "audit", "list", "--client", numbers[0]).stdout)
+    # This very read of the trail is an event about the client too.
+    assert [e["action"] for e in mine] == ["client.show", "diagnose", "audit.list"]
+    assert mine[0]["client_number"] == numbers[0] and "occurred_at" in mine[0]
+    by_user = json.loads(run("--format", "json", "audit", "list", "--user", "someone.else").stdout)
+    assert [e["action"] for e in by_user] == ["diagnose"]  # tester read it, not someone.else
+    shows = run("--format", "csv", "audit", "list", "--action", "client.show").stdout
+    assert [r["client_number"] for r in csv.DictReader(io.StringIO(shows))] == numbers
+    assert (
+        json.loads(run("--format", "json", "audit", "list", "--until", "2001-01-01").stdout) == []
+    )
+    today = json.loads(run("--format", "json", "audit", "list", "--since", "2001-01-01").stdout)
+    assert "audit.list" in [e["action"] for e in today]  # the earlier reads of the trail
+    bad = run("audit", "list", "--since", "31-02-2026")
+    assert bad.exit_code == 5
+
+
+def test_verify_finds_a_changed_and_a_removed_event(
+    run: Callable[..., Any], numbers: list[str], session_factory: Any
+) -> None:
+    for n in numbers:
+        run("client", "show", n)
+    ok = run("--format", "json", "audit", "verify")
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["ok"] is True
+    assert json.loads(ok.stdout)["checked"] == 3
+
+    with session_factory.begin() as s:
+        second = s.execute(
+            text("SELECT id FROM audit_events ORDER BY id LIMIT 1 OFFSET 1")
+        ).scalar()
+        s.execute(
+            text("UPDATE audit_events SET purpose = 'nothing to see' WHERE id = :i"), {"i": second}
+        )
+    changed = run("--format", "json", "audit", "verify")
+    assert changed.exit_code == 21
+    doc = json.loads(changed.stdout)
+    assert (doc["ok"], doc["problem"], doc["first_problem_id"]) == (False, "changed", second)
+
+    with session_factory.begin() as s:
+        s.execute(text("DELETE FROM audit_events WHERE id = :i"), {"i": second})
+    removed = json.loads(run("--format", "json", "audit", "verify").stdout)
+    assert removed["problem"] == "broken_link" and removed["first_problem_id"] > second
+    assert "NOT intact" in run("audit", "verify").stdout
