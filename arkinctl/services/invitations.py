@@ -518,9 +518,14 @@ def run_batch(
 
     One transaction per chunk: a crash loses at most the chunk in progress, and a rerun
     skips what is done (those clients have a live invitation by then).
+
+    Memory stays flat whatever the file's length: a client named twice is found within a
+    chunk by the chunk's own list, and across chunks by the database (the live invitation
+    this batch made). Only a dry run, which writes nothing, remembers every client.
     """
-    seen: dict[str, int | None] = {}
+    remembered: dict[str, int | None] = {}
     for chunk in _chunks(rows, chunk_size):
+        seen = remembered if options.dry_run else {}
         outcomes: list[Outcome] = []
         requests = []
         for row in chunk:

@@ -605,3 +605,35 @@ def test_an_invited_account_without_a_live_invitation_is_pending_and_an_active_o
     assert any("1 invitation(s) accepted" in n for n in imported["notes"])
     [inv] = _invitations(session_factory, nw)
     assert inv.status == "accepted" and inv.accepted_at is not None
+
+
+def test_a_client_named_again_in_a_later_chunk_is_not_invited_twice(
+    session_factory: Any,
+) -> None:
+    from arkinctl.config import Settings
+    from arkinctl.services.invitations import BatchRow, SendOptions, run_batch
+    from tests.factories import actor
+
+    with session_factory.begin() as s:
+        numbers = []
+        for i in range(3):
+            c = make_client(s, email=f"chunk{i}@example.nl")
+            add_episode(s, c)
+            numbers.append(c.client_number)
+    rows = [BatchRow(line, n, None) for line, n in enumerate([*numbers, numbers[0]], start=2)]
+    settings = Settings(database_url="", database_is_default=False, user="tester")
+    for options in (SendOptions(batch_id="B-test"), SendOptions(batch_id="B-test", force=True)):
+        outcomes = list(
+            run_batch(
+                session_factory,
+                rows,
+                settings=settings,
+                actor=actor(),
+                options=options,
+                now=lambda: datetime.now(UTC),
+                chunk_size=2,
+            )
+        )
+        assert outcomes[-1].result == "skipped"
+        assert "already invited by this batch" in (outcomes[-1].reason or "")
+    assert [len(_invitations(session_factory, n)) for n in numbers] == [1, 1, 1]
