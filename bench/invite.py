@@ -260,7 +260,7 @@ def bench_size(
         queue_median, floor_median = statistics.median(seconds), statistics.median(floor_seconds)
         print(
             f"  {n:,}: queue {n / queue_median:,.0f} rows/s, COPY {n / floor_median:,.0f} rows/s,"
-            f" deliver {n / deliver:,.0f} messages/s",
+            f" deliver {d / deliver:,.0f} messages/s",
             file=sys.stderr,
         )
         return [
