@@ -166,3 +166,41 @@ def cli(db_url: str) -> Callable[..., Any]:
         return runner.invoke(app, ["--db", db_url, *args], input=input)
 
     return invoke
+
+
+@pytest.fixture
+def run(cli: Callable[..., Any]) -> Callable[..., Any]:
+    """`cli`, failing the test on a traceback or an exception the CLI did not handle."""
+
+    def invoke(*args: str, input: str | bytes | None = None) -> Any:
+        result = cli(*args, input=input)
+        assert "Traceback" not in result.stderr + result.stdout
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise AssertionError(f"uncaught {result.exception!r}") from result.exception
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def smtp_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """Point arkinctl's outbox at a test mail server on loopback."""
+
+    def point_at(port: int) -> None:
+        monkeypatch.setenv("ARKINCTL_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("ARKINCTL_SMTP_PORT", str(port))
+        monkeypatch.setenv("ARKINCTL_SMTP_SECURITY", "none")
+        monkeypatch.setenv("ARKINCTL_MAIL_FROM", "no-reply@zorg.example")
+
+    return point_at
+
+
+@pytest.fixture
+def smtp(smtp_env: Callable[[int], None]) -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on loopback that arkinctl delivers to; yields its Handler."""
+    from tests.mailserver import Handler, mail_server
+
+    handler = Handler()
+    with mail_server(handler) as port:
+        smtp_env(port)
+        yield handler

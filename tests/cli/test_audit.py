@@ -16,16 +16,6 @@ from tests.factories import visible_client
 
 
 @pytest.fixture
-def run(cli: Callable[..., Any]) -> Callable[..., Any]:
-    def invoke(*args: str) -> Any:
-        result = cli(*args)
-        assert "Traceback" not in result.stderr + result.stdout
-        return result
-
-    return invoke
-
-
-@pytest.fixture
 def numbers(session_factory: Any) -> list[str]:
     with session_factory.begin() as s:
         return [visible_client(s).client_number for _ in range(3)]

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,21 +16,9 @@ from sqlalchemy import func, select
 
 from arkinctl.db.models import AuditEvent, Client, Invitation, OutboxMessage
 from tests.factories import FAKE_BSNS, add_account, add_episode, add_invitation, make_client
-from tests.mailserver import Handler, mail_server
+from tests.mailserver import Handler
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-def run(cli: Callable[..., Any]) -> Callable[..., Any]:
-    def invoke(*args: str, input: str | None = None) -> Any:
-        result = cli(*args, input=input)
-        assert "Traceback" not in result.stderr + result.stdout
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise AssertionError(f"uncaught {result.exception!r}") from result.exception
-        return result
-
-    return invoke
 
 
 @pytest.fixture
@@ -479,17 +467,6 @@ def test_a_missing_batch_file_is_an_input_error(run: Callable[..., Any]) -> None
 
 
 # ---- delivery --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Handler]:
-    handler = Handler()
-    with mail_server(handler) as port:
-        monkeypatch.setenv("ARKINCTL_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("ARKINCTL_SMTP_PORT", str(port))
-        monkeypatch.setenv("ARKINCTL_SMTP_SECURITY", "none")
-        monkeypatch.setenv("ARKINCTL_MAIL_FROM", "no-reply@zorg.example")
-        yield handler
 
 
 def test_the_invitation_email_arrives_once_as_proper_utf8_without_bsn_or_dob(

@@ -20,29 +20,6 @@ from tests.mailserver import Handler, free_port, mail_server
 
 
 @pytest.fixture
-def run(cli: Callable[..., Any]) -> Callable[..., Any]:
-    def invoke(*args: str) -> Any:
-        result = cli(*args)
-        assert "Traceback" not in result.stderr + result.stdout
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise AssertionError(f"uncaught {result.exception!r}") from result.exception
-        return result
-
-    return invoke
-
-
-@pytest.fixture
-def smtp_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
-    def point_at(port: int) -> None:
-        monkeypatch.setenv("ARKINCTL_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("ARKINCTL_SMTP_PORT", str(port))
-        monkeypatch.setenv("ARKINCTL_SMTP_SECURITY", "none")
-        monkeypatch.setenv("ARKINCTL_MAIL_FROM", "no-reply@zorg.example")
-
-    return point_at
-
-
-@pytest.fixture
 def queue(session_factory: Any) -> Callable[..., int]:
     def add(recipient: str, *, invitation: bool = False) -> int:
         with session_factory.begin() as s:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -14,21 +14,9 @@ from sqlalchemy import select
 
 from arkinctl.db.models import AuditEvent, OutboxMessage, Ticket
 from tests.factories import FAKE_BSNS, add_account, add_episode, make_client, visible_client
-from tests.mailserver import Handler, mail_server
+from tests.mailserver import Handler
 
 NUMBER = re.compile(r"^TD-\d{4}-\d{6}$")
-
-
-@pytest.fixture
-def run(cli: Callable[..., Any]) -> Callable[..., Any]:
-    def invoke(*args: str) -> Any:
-        result = cli(*args)
-        assert "Traceback" not in result.stderr + result.stdout
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise AssertionError(f"uncaught {result.exception!r}") from result.exception
-        return result
-
-    return invoke
 
 
 @pytest.fixture
@@ -261,17 +249,6 @@ def test_without_a_technical_address_nobody_is_mailed_and_the_user_is_told(
     assert "nobody was e-mailed" in result.stdout
     with session_factory() as s:
         assert s.scalars(select(OutboxMessage)).all() == []
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Handler]:
-    handler = Handler()
-    with mail_server(handler) as port:
-        monkeypatch.setenv("ARKINCTL_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("ARKINCTL_SMTP_PORT", str(port))
-        monkeypatch.setenv("ARKINCTL_SMTP_SECURITY", "none")
-        monkeypatch.setenv("ARKINCTL_MAIL_FROM", "arkinctl@zorg.example")
-        yield handler
 
 
 def test_the_notice_reaches_the_technical_department_over_smtp(
