@@ -37,6 +37,31 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+def start(db_url: str, cwd: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    """The installed arkinctl as a background process on `db_url`, as a clean user runs it
+    (own home, nothing inherited); stdout and stderr are pipes."""
+    if ARKINCTL is None:
+        pytest.skip("the arkinctl console script is not installed")
+    home = cwd / "home"
+    home.mkdir(exist_ok=True)
+    base = {
+        "HOME": str(home),
+        "PATH": os.defpath,
+        "LANG": "C.UTF-8",
+        "ARKINCTL_USER": "tester",
+        "ARKINCTL_DATABASE_URL": db_url,
+    }
+    return subprocess.Popen(
+        [ARKINCTL, *args],
+        env={**base, **env},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+
+
 def arkinctl(
     *args: str, env: dict[str, str], cwd: Path, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from arkinctl.db.models import Client, Invitation, OutboxMessage
-from tests.e2e.test_installed import ARKINCTL
+from tests.e2e.test_installed import start
 from tests.factories import add_episode, make_client
 
 pytestmark = pytest.mark.e2e
@@ -38,26 +38,7 @@ def _batch_file(tmp_path: Path, numbers: list[str]) -> Path:
 
 
 def _start(db_url: str, tmp_path: Path, path: Path, *extra: str) -> subprocess.Popen[str]:
-    if ARKINCTL is None:
-        pytest.skip("the arkinctl console script is not installed")
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    env = {
-        "HOME": str(home),
-        "PATH": os.defpath,
-        "LANG": "C.UTF-8",
-        "ARKINCTL_USER": "tester",
-        "ARKINCTL_DATABASE_URL": db_url,
-    }
-    return subprocess.Popen(
-        [ARKINCTL, "--format", "csv", "invite", "batch", str(path), *extra],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-    )
+    return start(db_url, tmp_path, "--format", "csv", "invite", "batch", str(path), *extra)
 
 
 def _results(process: subprocess.Popen[str]) -> tuple[int, Counter[str], str]:

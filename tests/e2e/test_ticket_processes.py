@@ -5,7 +5,6 @@ PostgreSQL."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,33 +13,14 @@ import pytest
 from sqlalchemy import select
 
 from arkinctl.db.models import Ticket, TicketEvent
-from tests.e2e.test_installed import ARKINCTL
+from tests.e2e.test_installed import start
 from tests.factories import add_account, add_episode, make_client
 
 pytestmark = pytest.mark.e2e
 
 
 def _open(db_url: str, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    if ARKINCTL is None:
-        pytest.skip("the arkinctl console script is not installed")
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    env = {
-        "HOME": str(home),
-        "PATH": os.defpath,
-        "LANG": "C.UTF-8",
-        "ARKINCTL_USER": "tester",
-        "ARKINCTL_DATABASE_URL": db_url,
-    }
-    return subprocess.Popen(
-        [ARKINCTL, "--format", "json", "ticket", "open", *args],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-    )
+    return start(db_url, tmp_path, "--format", "json", "ticket", "open", *args)
 
 
 def _wait(processes: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
