@@ -119,7 +119,7 @@ def test_dot_env_in_the_working_directory_is_read(
     s = load_settings()
     assert s.database_url == "postgresql+psycopg://arkin:pw@db.example/arkin"
     assert not s.database_is_default
-    assert s.sources["database"] == "ARKINCTL_DATABASE_URL"
+    assert s.sources["database"] == "ARKINCTL_DATABASE_URL in .env"  # where it came from
     assert s.user == "from.dotenv"
     assert s.cutoff_date == date(2023, 1, 1)
     assert s.shared_kinds == frozenset({"letter", "report"})
