@@ -142,7 +142,7 @@ def _map_unexpected(exc: Exception) -> ArkinError | None:
         ):
             return SchemaOutdatedError(
                 f"the database schema is damaged or not arkinctl's ({detail})",
-                hint="check `arkinctl db status`; restore the database, or `arkinctl db upgrade`",
+                hint="`arkinctl db status` names what is missing; restore the database",
             )
         if sqlstate == "42P07" or "already exists" in detail:
             return ConflictError(

@@ -90,11 +90,28 @@ def normalise_database_url(url: str) -> str:
     if not url:
         raise InvalidInputError("the database URL is empty", hint="set ARKINCTL_DATABASE_URL")
     scheme, sep, rest = url.partition("://")
+    if "memory" in url.lower() and (":memory:" in url or "mode=memory" in url.lower()):
+        raise InvalidInputError(
+            "an in-memory SQLite database keeps nothing: arkinctl needs a file",
+            hint="use sqlite:///path/to/file.db or a plain file path",
+        )
     if not sep:
+        if re.match(r"^[a-z][a-z0-9+.-]*:", url, re.IGNORECASE) and not re.match(
+            r"^[a-z]:[\\/]", url, re.IGNORECASE
+        ):
+            raise InvalidInputError(
+                f"'{url.split(':', 1)[0]}:' is neither a database URL nor a file path",
+                hint="use postgresql://host/dbname, sqlite:///path/file.db or a file path",
+            )
         # A bare path means an SQLite file: handy for `--db ./clients.db`.
         return "sqlite:///" + str(Path(url).expanduser().resolve())
     base = scheme.split("+", 1)[0].lower()
     if base in ("postgres", "postgresql"):
+        if not urlsplit(url).path.strip("/"):
+            raise InvalidInputError(
+                "the PostgreSQL URL names no database",
+                hint="write it as postgresql://user@host:port/dbname",
+            )
         return "postgresql+psycopg://" + rest
     if base == "sqlite":
         return url

@@ -74,6 +74,7 @@ def status(ctx: typer.Context, fmt: FormatOption = None) -> None:
         "revision": st.revision,
         "head": st.head,
         "current": st.current,
+        "missing_tables": list(st.missing_tables),
     }
     app_.output(fmt).document(
         doc,
@@ -85,6 +86,16 @@ def status(ctx: typer.Context, fmt: FormatOption = None) -> None:
                     ("revision", st.revision or "(none)"),
                     ("head", st.head),
                     ("current", st.current),
+                    *(
+                        [
+                            (
+                                "missing tables",
+                                ", ".join(st.missing_tables) + " (restore the database)",
+                            )
+                        ]
+                        if st.missing_tables
+                        else []
+                    ),
                 ],
             )
         ],

@@ -291,13 +291,12 @@ def batch(
       arkinctl invite batch new-clients.csv --format csv > results.csv
       arkinctl invite pending --format csv | arkinctl invite batch -
     """
-    import hashlib
-
     from arkinctl.errors import ExitCode, InvalidInputError
     from arkinctl.services.invitations import (
         BatchSummary,
         SendOptions,
         after_batch,
+        default_batch_id,
         read_batch_file,
         run_batch,
     )
@@ -316,7 +315,7 @@ def batch(
         dry_run=dry_run,
         # By default named after the file's content: a rerun of the same file is the same
         # batch, so even a --force batch that is run again invites nobody twice.
-        batch_id=(batch_id or "").strip() or f"B-{hashlib.sha256(data).hexdigest()[:16]}",
+        batch_id=(batch_id or "").strip() or default_batch_id(data),
     )
     factory = app_.session_factory()  # checks the schema before any row is read
     with app_.session() as session:

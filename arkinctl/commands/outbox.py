@@ -84,7 +84,8 @@ def deliver(
     if run.remaining:
         out.status(f"{run.remaining} more due: run again (at most --limit {limit} per run)")
     if run.server_error:
-        out.error(f"{run.server_error}; {counts['queued']} message(s) stay queued")
+        waiting = counts["queued"] + run.remaining
+        out.error(f"{run.server_error}; {waiting} message(s) stay queued")
         raise typer.Exit(int(ExitCode.PARTIAL_FAILURE))
     if not run.complete:
         waiting = len(run.all) - counts["sent"] - counts["cancelled"]

@@ -702,14 +702,6 @@ def deliver(
         server.close()
         if held is not None:  # never handed over: safe to queue again, not uncertain
             release(factory, held)
-    if run.server_error is None and tried >= limit:
-        with factory() as session:
-            run.remaining = (
-                session.scalar(
-                    select(func.count()).select_from(OutboxMessage).where(_due(started, now()))
-                )
-                or 0
-            )
     if run.server_error is not None:
         run.deferred = _defer_due(
             factory,
@@ -720,6 +712,14 @@ def deliver(
             actor=actor,
             now=now,
         )
+    if run.server_error is not None or tried >= limit:
+        with factory() as session:
+            run.remaining = (
+                session.scalar(
+                    select(func.count()).select_from(OutboxMessage).where(_due(started, now()))
+                )
+                or 0
+            )
     return run
 
 

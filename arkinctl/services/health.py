@@ -63,6 +63,18 @@ def check_health(settings: Settings) -> HealthReport:
     add(HealthCheck("database reachable", True, engine.dialect.name))
     problem = schema_problem(revision)
     if problem is None:
+        from arkinctl.services.schema import schema_status
+
+        engine = make_engine(settings.database_url)
+        try:
+            missing = schema_status(engine).missing_tables
+        finally:
+            engine.dispose()
+        if missing:
+            add(HealthCheck("schema current", False, f"tables missing: {', '.join(missing)}"))
+            report.exit_code = int(ExitCode.SCHEMA_OUTDATED)
+            return report
+    if problem is None:
         add(HealthCheck("schema current", True, str(revision)))
     else:
         add(HealthCheck("schema current", False, str(problem)))

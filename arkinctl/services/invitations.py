@@ -625,6 +625,18 @@ class BatchFile:
     count: Callable[[], int]  # the number of data rows (reads the file once more)
 
 
+def default_batch_id(data: bytes) -> str:
+    """`B-` and a hash of the file's text, its line endings, BOM, encoding and blank lines
+    aside: saving the same list again (or piping it) is the same batch."""
+    import hashlib
+
+    from arkinctl.services.csv_reader import decode
+
+    text = decode(data)[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"B-{hashlib.sha256(chr(10).join(lines).encode()).hexdigest()[:16]}"
+
+
 def read_batch_file(data: bytes) -> BatchFile:
     """The rows of an `invite batch` CSV; a bad file raises InvalidInputError before any
     row is read, a bad row comes out with its `problem`."""

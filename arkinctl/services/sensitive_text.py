@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date
 
@@ -19,7 +20,7 @@ from arkinctl.services.dates import MONTHS
 # Nine digits, optionally grouped (123.456.782, 1234 56 782, 123-45-6782).
 _BSN_SHAPED = re.compile(r"(?<![\d.,-])\d(?:[ .-]?\d){8}(?![\d]|[.,-]\d)")
 # d-m-y, y-m-d in any of - / . and space; 2- or 4-digit years, a 2-digit one maybe as '84.
-_NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,4})[-/. ](\d{1,2})[-/. ]'?(\d{1,4})(?!\d)")
+_NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,4})\s*[-/. ]\s*(\d{1,2})\s*[-/. ]\s*'?(\d{1,4})(?!\d)")
 _COMPACT_DATE = re.compile(r"(?<!\d)(\d{6}|\d{8})(?!\d)")
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 # 19 oktober 1984, 19-okt-'84; and month first: October 19, 1984 / okt 19 '84.
@@ -54,10 +55,26 @@ def _dates(day: int, month: int, years: Iterable[int]) -> set[date]:
     return found
 
 
+def _plain(text: str) -> str:
+    """Every dash (non-breaking, en, em, …) as `-`, every space as ` `, apostrophes as `'`."""
+    out = []
+    for ch in text.lower():
+        category = unicodedata.category(ch)
+        if category == "Pd" or ch == "\u2212":
+            out.append("-")
+        elif category == "Zs" or ch in "\u200b\u2060":
+            out.append(" ")
+        elif ch in "\u2018\u2019\u02bc`\u00b4":
+            out.append("'")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def dates_in(text: str) -> set[date]:
     """Every date the text could be read to contain, in every plausible reading."""
     found: set[date] = set()
-    lowered = text.lower()
+    lowered = _plain(text)
     for a, b, c in _NUMERIC_DATE.findall(lowered):
         if len(a) == 4:  # year first
             found |= _dates(int(c), int(b), _years(a))
@@ -77,9 +94,18 @@ def dates_in(text: str) -> set[date]:
     return found
 
 
+def is_one_line(text: str) -> bool:
+    """No line break or other control or format character, Unicode ones included (U+2028,
+    U+0085): a title becomes an e-mail subject."""
+    return not any(
+        unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")
+        for ch in text
+    )
+
+
 def check_free_text(text: str, *, what: str, birth_dates: Iterable[date | None]) -> None:
     """Refuse `text` when it holds a BSN-shaped 11-proof number or one of `birth_dates`."""
-    for match in _BSN_SHAPED.finditer(text):
+    for match in _BSN_SHAPED.finditer(_plain(text)):
         if _bsn_valid(re.sub(r"\D", "", match.group())):
             raise InvalidInputError(
                 f"{what} contains what looks like a BSN (a 9-digit number that passes the "

@@ -27,7 +27,7 @@ from arkinctl.errors import InvalidInputError, NotFoundError
 from arkinctl.services.audit import Actor, lock_chain, record
 from arkinctl.services.email_address import normalise_email
 from arkinctl.services.outbox import Mail, enqueue
-from arkinctl.services.sensitive_text import check_free_text
+from arkinctl.services.sensitive_text import check_free_text, is_one_line
 
 if TYPE_CHECKING:
     from arkinctl.services.diagnose import Diagnosis
@@ -157,7 +157,7 @@ def _text(
             raise InvalidInputError(
                 f"{what} is longer than {limit} characters", hint="say it shorter"
             )
-        if one_line and any(ch in value for ch in "\r\n\t\v\f\x00"):
+        if one_line and not is_one_line(value):
             raise InvalidInputError(f"{what} must be one line", hint="put details in --description")
         check_free_text(value, what=what, birth_dates=_birth_dates(session, client))
     except InvalidInputError as exc:
@@ -364,8 +364,12 @@ def open_ticket(
                 hint=f"categories: {', '.join(CATEGORIES)}",
             )
         category = CAUSE_CATEGORY.get(diagnosis.cause, "other")
-    category = _choice(category, CATEGORIES, "category")
-    priority = _choice(priority, PRIORITIES, "priority")
+    try:
+        category = _choice(category, CATEGORIES, "category")
+        priority = _choice(priority, PRIORITIES, "priority")
+    except InvalidInputError as exc:
+        exc.client_number = client.client_number
+        raise
     title = _text(session, title, what="the title", client=client, limit=MAX_TITLE, one_line=True)
     description = _text(session, description, what="the description", client=client, limit=MAX_TEXT)
     snapshot = diagnosis_snapshot(diagnosis) if diagnosis is not None else None

@@ -804,7 +804,41 @@ def test_foreign_or_missing_tables_are_conflicts_and_schema_errors(blank_db_url:
     r = _invoke("--db", blank_db_url, "diagnose", "--all")
     assert r.exit_code == 9, r.stderr
     assert "damaged" in r.stderr
+    status = _invoke("--db", blank_db_url, "--format", "json", "db", "status")
+    assert status.exit_code == 9
+    assert status.json()["missing_tables"] == ["file_parts"]
+    assert _invoke("--db", blank_db_url, "doctor").exit_code == 9
     engine.dispose()
+
+
+def test_db_init_refuses_a_database_that_holds_something_else(blank_db_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    from arkinctl.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(blank_db_url))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE foo (id INTEGER PRIMARY KEY)")
+    engine.dispose()
+    r = _invoke("--db", blank_db_url, "db", "init")
+    assert r.exit_code == 6 and "1 table(s) that are not arkinctl's (foo)" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///:memory:?cache=shared",
+        "sqlite:///file::memory:?uri=true",
+        "postgresql://",
+        "postgres://localhost",
+        "sqlite:",
+        ":memory:",
+    ],
+)
+def test_urls_that_keep_nothing_or_name_no_database_are_refused(url: str, tmp_path: Path) -> None:
+    r = _invoke("--db", url, "db", "init")
+    assert r.exit_code == 5, (url, r.stderr)
+    assert list(Path.cwd().iterdir()) == []  # no file made of the URL
 
 
 def test_client_show_lists_every_portal_account_in_the_table(

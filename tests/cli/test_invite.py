@@ -614,3 +614,17 @@ def test_a_client_named_again_in_a_later_chunk_is_not_invited_twice(
         assert outcomes[-1].result == "skipped"
         assert "already invited by this batch" in (outcomes[-1].reason or "")
     assert [len(_invitations(session_factory, n)) for n in numbers] == [1, 1, 1]
+
+
+def test_the_same_list_saved_differently_is_the_same_batch(
+    run: Callable[..., Any], session_factory: Any, tmp_path: Any
+) -> None:
+    world = _pending_world(session_factory)
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(f"client_number\n{world['new']}\n".encode())
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes(f"\ufeffclient_number\r\n{world['new']}\r\n\r\n".encode())
+    first = json.loads(run("--format", "json", "invite", "batch", str(plain), "--force").stdout)
+    again = json.loads(run("--format", "json", "invite", "batch", str(excel), "--force").stdout)
+    assert first["batch_id"] == again["batch_id"]
+    assert again["summary"]["sent"] == 0

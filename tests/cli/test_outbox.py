@@ -250,3 +250,17 @@ def test_a_run_stopped_by_its_limit_says_how_many_are_still_due(
     last = json.loads(run("--format", "json", "outbox", "deliver").stdout)
     assert last["remaining"] == 0 and last["summary"]["sent"] == 1
     assert len(handler.snapshot()) == 5
+
+
+def test_a_server_that_is_down_counts_every_due_message_as_waiting(
+    run: Callable[..., Any], queue: Callable[..., int], smtp_env: Callable[[int], None]
+) -> None:
+    from tests.mailserver import free_port
+
+    smtp_env(free_port())  # nothing listens there
+    for i in range(5):
+        queue(f"d{i}@example.nl")
+    result = run("--format", "json", "outbox", "deliver", "--limit", "2")
+    assert result.exit_code == 10
+    assert json.loads(result.stdout)["remaining"] == 3
+    assert "5 message(s) stay queued" in result.stderr

@@ -34,6 +34,9 @@ DOB = date(1985, 3, 4)
         "March 4, 1985",
         "mrt 4, 1985",
         "4th March 1985",
+        "04\u201103\u20111985",  # non-breaking hyphens
+        "04\u201303\u20131985",  # en dashes
+        "04 - 03 - 1985",
     ],
 )
 def test_every_way_of_writing_the_date_of_birth_is_found(text: str) -> None:
@@ -80,3 +83,16 @@ def test_numbers_that_are_no_bsn_pass(text: str) -> None:
 
 def test_no_birth_date_known_means_only_the_bsn_check() -> None:
     check_free_text("04-03-1985", what="the title", birth_dates=[None])
+
+
+@pytest.mark.parametrize("title", ["a\nb", "a\r\nb", "a\u2028b", "a\u0085b", "a\tb", "a\x00b"])
+def test_line_breaks_of_any_kind_are_not_one_line(title: str) -> None:
+    from arkinctl.services.sensitive_text import is_one_line
+
+    assert not is_one_line(title)
+
+
+def test_ordinary_titles_are_one_line() -> None:
+    from arkinctl.services.sensitive_text import is_one_line
+
+    assert is_one_line("Zoë van der Meulen-Özdemir ziet\u00a0niets")
