@@ -375,6 +375,18 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditChainHead(Base):
+    """One row: the last event written and how many. The chain proves each event's
+    predecessor; only this proves that nothing after the last one was removed."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_event_id: Mapped[int | None] = mapped_column(BigId)
+    last_hash: Mapped[str | None] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 # Expression indexes need the mapped columns, so they are declared after the classes.
 Index("ix_clients_email_lower", func.lower(Client.email))
 Index("ix_portal_accounts_email_lower", func.lower(PortalAccount.email))

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from arkinctl.db.bulk import bulk_insert
-from arkinctl.db.models import AuditEvent, Client, User
+from arkinctl.db.models import AuditChainHead, AuditEvent, Client, User
 from arkinctl.errors import InvalidInputError
 
 GENESIS_HASH = "0" * 64
@@ -171,7 +171,16 @@ def record(
     event = AuditEvent(**values, prev_hash=prev, hash=event_hash(prev, hashed_fields(values)))
     session.add(event)
     session.flush()
+    _move_head(session, event.id, event.hash, 1)
     return event
+
+
+def _move_head(session: Session, last_id: int, last_hash: str, added: int) -> None:
+    session.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .values(last_event_id=last_id, last_hash=last_hash, events=AuditChainHead.events + added)
+    )
 
 
 def record_many(session: Session, events: Sequence[dict[str, Any]]) -> None:
@@ -186,3 +195,6 @@ def record_many(session: Session, events: Sequence[dict[str, Any]]) -> None:
         values["prev_hash"] = prev
         values["hash"] = prev = event_hash(prev, hashed_fields(values))
     bulk_insert(session, AuditEvent.__table__, events)  # type: ignore[arg-type]
+    last_id = session.scalar(select(func.max(AuditEvent.id)))
+    assert last_id is not None
+    _move_head(session, last_id, str(events[-1]["hash"]), len(events))

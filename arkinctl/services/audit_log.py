@@ -15,8 +15,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arkinctl.db.models import AuditEvent, Client
-from arkinctl.services.audit import GENESIS_HASH, Actor, event_hash, hashed_fields, record
+from arkinctl.db.models import AuditChainHead, AuditEvent, Client
+from arkinctl.services.audit import (
+    GENESIS_HASH,
+    Actor,
+    event_hash,
+    hashed_fields,
+    lock_chain,
+    record,
+)
 
 AUDIT_FIELDS = (
     "id",
@@ -77,7 +84,7 @@ class ChainReport:
     ok: bool
     checked: int
     first_problem_id: int | None  # the first event that does not fit
-    problem: str | None  # changed | broken_link
+    problem: str | None  # changed | broken_link | truncated
     detail: str | None
 
     def as_dict(self) -> dict[str, Any]:
@@ -86,6 +93,7 @@ class ChainReport:
 
 def verify_chain(session: Session, *, actor: Actor) -> ChainReport:
     """Walk the whole chain in order; stop at the first event that does not fit."""
+    lock_chain(session)  # no event is written meanwhile: the head must match what was read
     previous = GENESIS_HASH
     checked = 0
     report = None
@@ -115,5 +123,18 @@ def verify_chain(session: Session, *, actor: Actor) -> ChainReport:
         previous = event.hash
         checked += 1
         session.expunge(event)  # constant memory over millions of events
+    if report is None:
+        head = session.get(AuditChainHead, 1)
+        if head is not None and (
+            head.events != checked or (head.last_hash or GENESIS_HASH) != previous
+        ):
+            report = ChainReport(
+                False,
+                checked,
+                head.last_event_id,
+                "truncated",
+                f"the newest event(s) were removed: {head.events} written, {checked} found "
+                f"(the last one written was #{head.last_event_id})",
+            )
     record(session, actor, action="audit.verify", action_code="E", object_type="audit_trail")
     return report or ChainReport(True, checked, None, None, None)

@@ -70,3 +70,19 @@ def test_verify_finds_a_changed_and_a_removed_event(
     removed = json.loads(run("--format", "json", "audit", "verify").stdout)
     assert removed["problem"] == "broken_link" and removed["first_problem_id"] > second
     assert "NOT intact" in run("audit", "verify").stdout
+
+
+def test_verify_finds_removed_newest_events(
+    run: Callable[..., Any], numbers: list[str], session_factory: Any
+) -> None:
+    for n in numbers:
+        run("client", "show", n)
+    with session_factory.begin() as s:
+        s.execute(text("DELETE FROM audit_events WHERE id = (SELECT MAX(id) FROM audit_events)"))
+    cut = run("--format", "json", "audit", "verify")
+    assert cut.exit_code == 21
+    assert json.loads(cut.stdout)["problem"] == "truncated"
+    with session_factory.begin() as s:
+        s.execute(text("DELETE FROM audit_events"))
+    emptied = json.loads(run("--format", "json", "audit", "verify").stdout)
+    assert (emptied["ok"], emptied["problem"], emptied["checked"]) == (False, "truncated", 0)

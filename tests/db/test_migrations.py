@@ -59,3 +59,27 @@ def test_upgrade_is_repeatable(blank_db_url: str) -> None:
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == SCHEMA_HEAD
     engine.dispose()
+
+
+def test_an_older_trail_is_intact_after_the_chain_head_migration(blank_db_url: str) -> None:
+    """0003 describes the chain as it stands: events written before it still verify."""
+    from sqlalchemy.orm import sessionmaker
+
+    from arkinctl.services.audit import Actor, record
+    from arkinctl.services.audit_log import verify_chain
+
+    engine = make_engine(blank_db_url, create=True)
+    upgrade(engine)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    who = Actor(username="tester", role=None, host="h", command="pytest")
+    for _ in range(3):
+        with factory.begin() as s:
+            record(s, who, action="client.show", action_code="R")
+    with engine.begin() as conn:  # back to 0002 with a trail, as a user upgrading has it
+        conn.exec_driver_sql("DROP TABLE audit_chain_head")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002_invitations_outbox'")
+    upgrade(engine)
+    with factory.begin() as s:
+        report = verify_chain(s, actor=who)
+    assert report.ok and report.checked == 3
+    engine.dispose()
