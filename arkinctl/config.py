@@ -55,6 +55,7 @@ class MailSettings:
     claim_timeout_seconds: int = 600
     technical_address: str | None = None
     portal_url: str | None = None
+    problem: str | None = None  # a setting that could not be read (see load_settings)
 
     @property
     def port(self) -> int:
@@ -233,7 +234,7 @@ def load_settings(*, database_url: str | None = None, user: str | None = None) -
         shared_kinds=kinds,
         invitation_expiry_days=expiry,
         resend_after_days=resend_after,
-        mail=_mail_settings(values),
+        mail=_mail_settings_or_problem(values),
         sources=sources,
     )
 
@@ -249,6 +250,15 @@ def _whole_number(values: dict[str, str], name: str, default: int, *, minimum: i
     if number < minimum:
         raise InvalidInputError(f"{name} must be a whole number, at least {minimum}")
     return number
+
+
+def _mail_settings_or_problem(values: dict[str, str]) -> MailSettings:
+    """A wrong mail setting must not stop commands that send nothing: it is kept and
+    raised by the commands that do use the mail server (`outbox deliver`, `doctor`)."""
+    try:
+        return _mail_settings(values)
+    except InvalidInputError as exc:
+        return MailSettings(problem=str(exc))
 
 
 def _mail_settings(values: dict[str, str]) -> MailSettings:

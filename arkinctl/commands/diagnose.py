@@ -51,7 +51,10 @@ def diagnose(
     if all_clients and ref is not None:
         raise UsageError("give a client REF or --all, not both")
     if not all_clients and ref is None:
-        raise UsageError("give a client REF (client number, BSN, e-mail or account id) or --all")
+        raise UsageError(
+            "give a client REF (client number, BSN, e-mail or account id) or --all",
+            hint="see `arkinctl diagnose --help`",
+        )
     if all_clients:
         from arkinctl.services.diagnose import count_causes_audited
 

@@ -42,6 +42,8 @@ def resolve_client(session: Session, ref: str) -> Client:
     if only in (None, "client"):
         add(session.scalars(select(Client).where(Client.client_number == ref)).all())
         if found or only:
+            if not found:
+                raise NotFoundError("no client has that client number", hint=_SEARCH_HINT)
             # An exact client number wins: it is how staff name clients, and another
             # client's BSN or account id may be written the same (use bsn:/account: then).
             return _one(found)
@@ -52,8 +54,8 @@ def resolve_client(session: Session, ref: str) -> Client:
             add(session.scalars(select(Client).where(Client.bsn == bsn)).all())
         elif not found:
             raise InvalidInputError(
-                "the reference looks like a BSN but fails the 11-proof, and no client has "
-                "it as client number",
+                "the reference looks like a BSN but fails the 11-proof"
+                + ("" if only else ", and no client has it as client number"),
                 hint="check the digits",
             )
 
@@ -76,9 +78,13 @@ def resolve_client(session: Session, ref: str) -> Client:
                 .where(PortalAccount.account_id == ref)
             ).all()
         )
+    if only and not found:
+        what = {"bsn": "that BSN", "email": "that e-mail address", "account": "that account id"}
+        raise NotFoundError(f"no client has {what[only]}", hint=_SEARCH_HINT)
     return _one(found)
 
 
+_SEARCH_HINT = "try `arkinctl client search NAME`"
 # `bsn:999990007`, `account:acc-2`, `email:…`, `client:…`: look the reference up one way only.
 REF_KINDS = ("client", "bsn", "email", "account")
 

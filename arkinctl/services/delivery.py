@@ -219,6 +219,8 @@ def claimer_name() -> str:
 
 def check_settings(mail: MailSettings) -> None:
     """Refuse to start without a mail server, or with a sender that cannot go over SMTP."""
+    if mail.problem:
+        raise InvalidInputError(mail.problem)
     if not mail.smtp_host:
         raise InvalidInputError(
             "no mail server is configured",

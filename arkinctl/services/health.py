@@ -86,6 +86,8 @@ def _mail_check(settings: Settings) -> HealthCheck:
     """The mail settings as the outbox would use them; the password only as set / not set.
     Not having a mail server is no fault (nothing is sent then): the check says so."""
     mail = settings.mail
+    if mail.problem:
+        return HealthCheck("mail settings", False, mail.problem)
     if not mail.smtp_host:
         return HealthCheck(
             "mail settings", True, "no ARKINCTL_SMTP_HOST: e-mails wait in the outbox, unsent"

@@ -198,3 +198,15 @@ def test_bad_database_url_in_environment_is_invalid_input(monkeypatch: pytest.Mo
     with pytest.raises(InvalidInputError) as caught:
         load_settings()
     assert "tiger" not in str(caught.value)
+
+
+def test_a_wrong_mail_setting_is_kept_for_the_commands_that_send(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ARKINCTL_SMTP_SECURITY", "bogus")
+    s = load_settings()  # diagnose and the rest still run
+    assert s.mail.problem is not None and "ARKINCTL_SMTP_SECURITY" in s.mail.problem
+    from arkinctl.services.delivery import check_settings
+
+    with pytest.raises(InvalidInputError, match="ARKINCTL_SMTP_SECURITY"):
+        check_settings(s.mail)
