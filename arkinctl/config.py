@@ -108,7 +108,14 @@ def normalise_database_url(url: str) -> str:
         return "sqlite:///" + str(Path(url).expanduser().resolve())
     base = scheme.split("+", 1)[0].lower()
     if base in ("postgres", "postgresql"):
-        if not urlsplit(url).path.strip("/"):
+        try:
+            database = urlsplit(url).path.strip("/")
+        except ValueError:
+            raise InvalidInputError(
+                "the database URL cannot be read",
+                hint="write it as postgresql://user@host:port/dbname",
+            ) from None
+        if not database:
             raise InvalidInputError(
                 "the PostgreSQL URL names no database",
                 hint="write it as postgresql://user@host:port/dbname",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from arkinctl.config import MailSettings
 from arkinctl.db.models import OutboxMessage
+from arkinctl.errors import InvalidInputError
 from arkinctl.services.email_address import ascii_address
 
 OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "uncertain", "cancelled")
@@ -31,6 +32,8 @@ class Mail:
 
 
 def new_message_id(mail: MailSettings) -> str:
+    if mail.problem:  # every queued e-mail passes here: none is made from bad settings
+        raise InvalidInputError(mail.problem)
     domain = ascii_address(mail.from_address).rpartition("@")[2] or "localhost"
     return make_msgid(idstring="arkinctl", domain=domain)
 

@@ -151,7 +151,8 @@ def test_diagnose_needs_a_ref_or_all(run: Callable[..., Run]) -> None:
     neither = run("diagnose")
     assert neither.exit_code == 2
     assert neither.stderr == (
-        "Error: give a client REF (client number, BSN, e-mail or account id) or --all\n"
+        "Error: give a client REF (client number, BSN, e-mail or account id) or --all "
+        "(see `arkinctl diagnose --help`)\n"
     )
     both = run("diagnose", "123", "--all")
     assert both.exit_code == 2

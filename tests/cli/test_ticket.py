@@ -304,8 +304,13 @@ def test_ids_beyond_any_row_are_not_found(run: Callable[..., Any], big: str) -> 
 
 
 def test_a_portal_url_that_is_no_web_address_is_refused(
-    run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, blocked: str
+    run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, session_factory: Any
 ) -> None:
+    with session_factory.begin() as s:
+        c = make_client(s, email="invitable@example.nl")
+        add_episode(s, c)
+        number = c.client_number
     monkeypatch.setenv("ARKINCTL_PORTAL_URL", "javascript:alert(1)")
-    result = run("invite", "send", blocked)
+    result = run("invite", "send", number)
     assert result.exit_code == 5 and "ARKINCTL_PORTAL_URL" in result.stderr
+    assert run("diagnose", number).exit_code == 20  # commands that send nothing still run
