@@ -8,6 +8,8 @@ import typer
 from arkinctl.formats import OutputFormat
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from arkinctl.context import AppContext
 
 
@@ -34,6 +36,12 @@ RefArgument = Annotated[
         metavar="REF",
         show_default=False,
     ),
+]
+LimitOption = Annotated[
+    int, typer.Option("--limit", min=0, help="At most this many, newest first; 0: all.")
+]
+ClientFilterOption = Annotated[
+    str | None, typer.Option("--client", help="Only this client's (REF).", metavar="REF")
 ]
 ReasonOption = Annotated[
     str | None,
@@ -70,3 +78,10 @@ def read_source(source: str) -> tuple[str, bytes]:
         raise InvalidInputError(f"{source} is a folder, not a CSV file") from None
     except PermissionError:
         raise InvalidInputError(f"cannot read {source}: permission denied") from None
+
+
+def utc_now() -> "datetime":
+    """The moment, as every command hands it to the services (aware, UTC)."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

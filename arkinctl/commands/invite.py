@@ -6,11 +6,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from arkinctl.commands.common import (
+    ClientFilterOption,
     FormatOption,
+    LimitOption,
     RefArgument,
     app_context,
     command_group,
     read_source,
+    utc_now,
 )
 
 if TYPE_CHECKING:
@@ -41,12 +44,6 @@ OUTCOME_FIELDS = (
     "supersedes",
     "note",
 )
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 @app.command("send")
@@ -88,7 +85,7 @@ def send(
             settings=app_.settings,
             actor=app_.actor(session),
             options=SendOptions(resend=resend or force, force=force),
-            now=_now(),
+            now=utc_now(),
         )
     if outcome.result == SKIPPED:
         raise ConflictError(f"not invited: {outcome.reason}", audited=True)
@@ -142,7 +139,7 @@ def withdraw(
         client = resolve_client(session, ref)
         number = client.client_number
         withdrawn = withdraw_invitation(
-            session, client, reason=reason, actor=app_.actor(session), now=_now()
+            session, client, reason=reason, actor=app_.actor(session), now=utc_now()
         )
         doc = (
             {"client_number": number, "invitation_id": withdrawn.id, "status": withdrawn.status}
@@ -170,13 +167,9 @@ def list_(
             "failed, superseded.",
         ),
     ] = None,
-    client: Annotated[
-        str | None, typer.Option("--client", help="Only this client (REF).", metavar="REF")
-    ] = None,
+    client: ClientFilterOption = None,
     batch: Annotated[str | None, typer.Option("--batch", help="Only this batch id.")] = None,
-    limit: Annotated[
-        int, typer.Option("--limit", min=0, help="At most this many, newest first; 0: all.")
-    ] = 200,
+    limit: LimitOption = 200,
     fmt: FormatOption = None,
 ) -> None:
     """List invitations, newest first.
@@ -196,7 +189,7 @@ def list_(
         rows = list_invitations(
             session,
             actor=app_.actor(session),
-            now=_now(),
+            now=utc_now(),
             client=resolve_client(session, client) if client else None,
             status=status,
             batch_id=batch,
@@ -226,7 +219,7 @@ def show(
 
     app_ = app_context(ctx)
     with app_.session() as session:
-        found = show_invitation(session, invitation_id, actor=app_.actor(session), now=_now())
+        found = show_invitation(session, invitation_id, actor=app_.actor(session), now=utc_now())
     doc = found.as_dict()
     app_.output(fmt).document(doc, [Section(f"Invitation #{found.id}", list(doc.items()))])
 
@@ -247,7 +240,7 @@ def pending(ctx: typer.Context, fmt: FormatOption = None) -> None:
     app_ = app_context(ctx)
     out = app_.output(fmt)
     with app_.session() as session:
-        rows = pending_clients(session, actor=app_.actor(session), now=_now())
+        rows = pending_clients(session, actor=app_.actor(session), now=utc_now())
         out.stream(
             (r.as_dict() for r in rows),
             PENDING_FIELDS,
@@ -331,7 +324,7 @@ def batch(
                 settings=app_.settings,
                 actor=actor,
                 options=options,
-                now=_now,
+                now=utc_now,
             ):
                 summary.add(outcome)
                 advance(1)

@@ -4,7 +4,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from arkinctl.commands.common import FormatOption, app_context, command_group
+from arkinctl.commands.common import (
+    FormatOption,
+    LimitOption,
+    app_context,
+    command_group,
+    utc_now,
+)
 
 if TYPE_CHECKING:
     from arkinctl.output import Output
@@ -16,12 +22,6 @@ IdsArgument = Annotated[
     list[int],
     typer.Argument(help="Outbox message ids (see `arkinctl outbox list`).", metavar="ID..."),
 ]
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 @app.command("deliver")
@@ -116,9 +116,7 @@ def list_(
             help="Only this status: queued, sending, sent, failed, uncertain, cancelled.",
         ),
     ] = None,
-    limit: Annotated[
-        int, typer.Option("--limit", min=0, help="At most this many, newest first; 0: all.")
-    ] = 100,
+    limit: LimitOption = 100,
     fmt: FormatOption = None,
 ) -> None:
     """List outbox messages, newest first: status, attempts, next attempt, last error.
@@ -159,7 +157,7 @@ def requeue(ctx: typer.Context, ids: IdsArgument, fmt: FormatOption = None) -> N
 
     app_ = app_context(ctx)
     with app_.session() as session:
-        changes = requeue_messages(session, ids, actor=app_.actor(session), now=_now())
+        changes = requeue_messages(session, ids, actor=app_.actor(session), now=utc_now())
     _show_changes(app_.output(fmt), changes, "requeued")
 
 
@@ -176,7 +174,7 @@ def cancel(ctx: typer.Context, ids: IdsArgument, fmt: FormatOption = None) -> No
 
     app_ = app_context(ctx)
     with app_.session() as session:
-        changes = cancel_messages(session, ids, actor=app_.actor(session), now=_now())
+        changes = cancel_messages(session, ids, actor=app_.actor(session), now=utc_now())
     _show_changes(app_.output(fmt), changes, "cancelled")
 
 

@@ -6,11 +6,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from arkinctl.commands.common import (
+    ClientFilterOption,
     FormatOption,
+    LimitOption,
     ReasonOption,
     RefArgument,
     app_context,
     command_group,
+    utc_now,
 )
 
 if TYPE_CHECKING:
@@ -27,12 +30,6 @@ NumberArgument = Annotated[
     str,
     typer.Argument(help="The ticket number (TD-2026-000123), or its id.", metavar="NUMBER"),
 ]
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 def _show(
@@ -143,7 +140,7 @@ def open_(
     from arkinctl.services.tickets import open_ticket
 
     app_ = app_context(ctx)
-    now = _now()
+    now = utc_now()
     with app_.session() as session:
         actor = app_.actor(session, purpose=reason)
         client = resolve_client(session, ref)
@@ -204,12 +201,8 @@ def list_(
     assignee: Annotated[
         str | None, typer.Option("--assignee", help="Only tickets assigned to this user.")
     ] = None,
-    client: Annotated[
-        str | None, typer.Option("--client", help="Only this client's (REF).", metavar="REF")
-    ] = None,
-    limit: Annotated[
-        int, typer.Option("--limit", min=0, help="At most this many, newest first; 0: all.")
-    ] = 200,
+    client: ClientFilterOption = None,
+    limit: LimitOption = 200,
     fmt: FormatOption = None,
 ) -> None:
     """List tickets, newest first (by default those not yet resolved).
@@ -272,7 +265,7 @@ def comment(
     _run(
         ctx,
         fmt,
-        lambda s, actor, _a: (comment_ticket(s, number, text, actor=actor, now=_now()), None),
+        lambda s, actor, _a: (comment_ticket(s, number, text, actor=actor, now=utc_now()), None),
     )
 
 
@@ -294,7 +287,7 @@ def assign(
     _run(
         ctx,
         fmt,
-        lambda s, actor, _a: (assign_ticket(s, number, user, actor=actor, now=_now()), None),
+        lambda s, actor, _a: (assign_ticket(s, number, user, actor=actor, now=utc_now()), None),
     )
 
 
@@ -311,7 +304,7 @@ def _status_run(
             resolution=resolution,
             settings=app_.settings,
             actor=actor,
-            now=_now(),
+            now=utc_now(),
         )
         return view, "reopened: the technical department was e-mailed" if notified else None
 

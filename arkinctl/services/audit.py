@@ -60,7 +60,7 @@ def event_hash(prev_hash: str, fields: dict[str, object]) -> str:
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
-_HASHED = (
+HASHED_FIELDS = (
     "event_id",
     "occurred_at",
     "user",
@@ -82,8 +82,8 @@ _HASHED = (
 
 def hashed_fields(event: AuditEvent | Mapping[str, Any]) -> dict[str, object]:
     """The fields the chain hash covers, from a stored event or the values of a new one."""
-    values = event if isinstance(event, Mapping) else {k: getattr(event, k) for k in _HASHED}
-    fields: dict[str, object] = {k: values[k] for k in _HASHED}
+    values = event if isinstance(event, Mapping) else {k: getattr(event, k) for k in HASHED_FIELDS}
+    fields: dict[str, object] = {k: values[k] for k in HASHED_FIELDS}
     fields["occurred_at"] = values["occurred_at"].astimezone(UTC).isoformat()
     return fields
 
@@ -180,6 +180,21 @@ def _move_head(session: Session, last_id: int, last_hash: str, added: int) -> No
         update(AuditChainHead)
         .where(AuditChainHead.id == 1)
         .values(last_event_id=last_id, last_hash=last_hash, events=AuditChainHead.events + added)
+    )
+
+
+def record_listing(
+    session: Session, actor: Actor, *, action: str, object_type: str, client: Client | None
+) -> AuditEvent:
+    """A list command's one event: a read of one client's data when it is filtered to a
+    client, else an execute over many clients (a report)."""
+    return record(
+        session,
+        actor,
+        action=action,
+        action_code="R" if client is not None else "E",
+        client=client,
+        object_type=object_type if client is not None else "report",
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from arkinctl.db.models import AuditChainHead, AuditEvent, Client
 from arkinctl.services.audit import (
     GENESIS_HASH,
+    HASHED_FIELDS,
     Actor,
     event_hash,
     hashed_fields,
@@ -25,24 +26,8 @@ from arkinctl.services.audit import (
     record,
 )
 
-AUDIT_FIELDS = (
-    "id",
-    "event_id",
-    "occurred_at",
-    "user",
-    "role",
-    "on_behalf_of",
-    "host",
-    "client_number",
-    "action",
-    "action_code",
-    "object_type",
-    "object_id",
-    "purpose",
-    "outcome",
-    "break_glass",
-    "command",
-)
+# What `audit list` shows: the row id and every hashed field but the internal client id.
+AUDIT_FIELDS = ("id", *(f for f in HASHED_FIELDS if f != "client_id"))
 
 
 def list_events(

@@ -24,7 +24,7 @@ from arkinctl.db.models import (
     PortalAccount,
 )
 from arkinctl.errors import InvalidInputError, NotFoundError
-from arkinctl.services.audit import Actor, record
+from arkinctl.services.audit import Actor, record, record_listing
 from arkinctl.services.client_state import effective_invitation_status
 from arkinctl.services.invitations import INVITATION_STATUSES
 
@@ -133,14 +133,7 @@ def list_invitations(
     query = query.order_by(Invitation.id.desc())
     if limit:
         query = query.limit(limit)
-    record(
-        session,
-        actor,
-        action="invite.list",
-        action_code="R" if client is not None else "E",
-        client=client,
-        object_type="invitation" if client is not None else "report",
-    )
+    record_listing(session, actor, action="invite.list", object_type="invitation", client=client)
     for row in session.execute(query.execution_options(yield_per=1000)):
         yield _record(row, now)
 

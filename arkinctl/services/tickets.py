@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from arkinctl.config import Settings
 from arkinctl.db.models import MAX_ID, Client, PortalAccount, Ticket, TicketEvent
 from arkinctl.errors import InvalidInputError, NotFoundError
-from arkinctl.services.audit import Actor, lock_chain, record
+from arkinctl.services.audit import Actor, lock_chain, record, record_listing
 from arkinctl.services.email_address import normalise_email
 from arkinctl.services.outbox import Mail, enqueue
 from arkinctl.services.sensitive_text import check_free_text, is_one_line
@@ -277,14 +277,7 @@ def list_tickets(
     query = query.order_by(Ticket.id.desc())
     if limit:
         query = query.limit(limit)
-    record(
-        session,
-        actor,
-        action="ticket.list",
-        action_code="R" if client is not None else "E",
-        client=client,
-        object_type="ticket" if client is not None else "report",
-    )
+    record_listing(session, actor, action="ticket.list", object_type="ticket", client=client)
     for t in session.scalars(query.execution_options(yield_per=1000)):
         yield TicketSummary(
             number=t.number,
