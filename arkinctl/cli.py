@@ -2,6 +2,7 @@
 errors become messages and exit codes."""
 
 import sys
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -173,7 +174,7 @@ def _map_unexpected(exc: Exception) -> ArkinError | None:
     return None
 
 
-app = typer.Typer(
+_root = typer.Typer(
     name="arkinctl",
     cls=ArkinGroup,
     help=(
@@ -201,7 +202,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_root.callback()
 def root(
     ctx: typer.Context,
     db: Annotated[
@@ -243,48 +244,115 @@ def root(
     )
 
 
-def _register() -> None:
-    from arkinctl.commands import (
-        audit,
-        client,
-        demo,
-        diagnose,
-        dob,
-        doctor,
-        files,
-        importing,
-        invite,
-        outbox,
-        share,
-        ticket,
-    )
-    from arkinctl.commands import db as db_cmd
-
-    app.add_typer(db_cmd.app, name="db")
-    app.add_typer(importing.app, name="import")
-    app.add_typer(client.app, name="client")
-    app.add_typer(dob.app, name="dob")
-    app.add_typer(files.app, name="files")
-    app.registered_commands.extend(diagnose.app.registered_commands)
-    app.registered_commands.extend(demo.app.registered_commands)
-    app.registered_commands.extend(doctor.app.registered_commands)
-    app.add_typer(share.app, name="share")
-    app.add_typer(invite.app, name="invite")
-    app.add_typer(outbox.app, name="outbox")
-    app.add_typer(ticket.app, name="ticket")
-    app.add_typer(audit.app, name="audit")
+# Every command, in the order `--help` lists them: (name, module, a group or plain commands).
+_COMMANDS = (
+    ("db", "db", True),
+    ("import", "importing", True),
+    ("client", "client", True),
+    ("dob", "dob", True),
+    ("files", "files", True),
+    ("diagnose", "diagnose", False),
+    ("demo", "demo", False),
+    ("doctor", "doctor", False),
+    ("share", "share", True),
+    ("invite", "invite", True),
+    ("outbox", "outbox", True),
+    ("ticket", "ticket", True),
+    ("audit", "audit", True),
+)
+# Root options that take a value: the token after them is not a command name.
+_VALUE_OPTIONS = frozenset({"--db", "--as", "--format", "-f"})
+_loaded: dict[str, typer.Typer] = {}
 
 
-_register()
+def register(names: Collection[str] | None = None) -> typer.Typer:
+    """Add the named commands (all when None) to the root app, in `--help` order."""
+    from importlib import import_module
+
+    wanted = [c for c in _COMMANDS if names is None or c[0] in names]
+    if all(name in _loaded for name, _, _ in wanted):
+        return _root
+    for name, module_name, _ in wanted:
+        if name not in _loaded:
+            _loaded[name] = import_module(f"arkinctl.commands.{module_name}").app
+    _root.registered_groups.clear()
+    _root.registered_commands.clear()
+    for name, _, is_group in _COMMANDS:
+        if name not in _loaded:
+            continue
+        if is_group:
+            _root.add_typer(_loaded[name], name=name)
+        else:
+            _root.registered_commands.extend(_loaded[name].registered_commands)
+    return _root
+
+
+def _command_named(args: list[str]) -> str | None:
+    """The command a command line runs, when it names one; None means all may be needed
+    (root --help, shell completion, a typo that the error should answer with the list)."""
+    import os
+
+    if any(key.startswith("_ARKINCTL_COMPLETE") for key in os.environ):
+        return None
+    known = {name for name, _, _ in _COMMANDS}
+    tokens = iter(args)
+    for token in tokens:
+        if token == "--":
+            break
+        if token.startswith("-"):
+            if token in _VALUE_OPTIONS:
+                next(tokens, None)
+            continue
+        return token if token in known else None
+    return None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # `from arkinctl.cli import app` (tests, the README generator) gets every command;
+    # the installed script builds only the one it runs, which keeps start-up short.
+    if name == "app":
+        return register()
+    raise AttributeError(name)
 
 
 def main() -> None:
+    command = _command_named(sys.argv[1:])
+    register(None if command is None else {command})
     try:
-        app()
-    finally:
+        _root()
+    except SystemExit as exc:
+        _exit(_status(exc.code))
+    _exit(0)
+
+
+def _status(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write(f"{code}\n")
+    return 1
+
+
+def _exit(status: int) -> None:
+    """Flush, run the exit handlers (they close the database connections), then leave
+    without tearing down every imported module: that teardown took longer than a whole
+    `client show` query. Nothing is left to write by then."""
+    import atexit
+    import contextlib
+    import os
+
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
         # A pipe closed by the reader must not turn into a traceback at interpreter exit.
-        try:
-            sys.stdout.flush()
-        except BrokenPipeError:
-            _silence_stdout()
-            sys.exit(int(ExitCode.BROKEN_PIPE))
+        _silence_stdout()
+        status = int(ExitCode.BROKEN_PIPE)
+    except (OSError, ValueError):
+        pass
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        sys.exit(status)  # a profiler or coverage run writes its results after this
+    atexit._run_exitfuncs()
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(status)

@@ -53,6 +53,10 @@ class AppContext:
             url = self.settings.database_url
             create = create or self.settings.database_is_default
             self._engine = make_engine(url, create=create)
+            # The script leaves with os._exit (see cli._exit): close the connections first.
+            import atexit
+
+            atexit.register(self._engine.dispose)
             if check_schema and ensure_schema_current(self._engine, auto_create=create):
                 from arkinctl.config import mask_url
 

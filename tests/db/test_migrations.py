@@ -83,3 +83,50 @@ def test_an_older_trail_is_intact_after_the_chain_head_migration(blank_db_url: s
         report = verify_chain(s, actor=who)
     assert report.ok and report.checked == 3
     engine.dispose()
+
+
+# What the models leave to the migrations (dialect options would load both dialects into
+# every command): the conditions of the partial indexes and the trigram index's method.
+_PARTIAL_INDEXES = {
+    "uq_invitations_live_client": "status IN ('queued', 'sent')",
+    "ix_outbox_messages_queue_order": "status = 'queued'",
+}
+
+
+def _index_sql(conn: Any, name: str) -> str:
+    if conn.dialect.name == "sqlite":
+        row = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (name,))
+    else:
+        row = conn.exec_driver_sql("SELECT indexdef FROM pg_indexes WHERE indexname = %s", (name,))
+    return str(row.scalar_one())
+
+
+def test_partial_and_trigram_indexes_are_in_the_migrated_schema(blank_db_url: str) -> None:
+    engine = make_engine(blank_db_url, create=True)
+    upgrade(engine)
+    with engine.connect() as conn:
+        for name, condition in _PARTIAL_INDEXES.items():
+            sql = " ".join(_index_sql(conn, name).split())
+            if conn.dialect.name == "sqlite":
+                assert sql.endswith(f"WHERE {condition}"), sql
+            else:  # PostgreSQL prints the condition in its own normal form
+                assert " WHERE " in sql and "queued" in sql.split(" WHERE ")[1], sql
+        if conn.dialect.name == "postgresql":
+            assert "USING gin (search_text gin_trgm_ops)" in _index_sql(
+                conn, "ix_clients_search_trgm"
+            )
+        assert "UNIQUE" in _index_sql(conn, "uq_invitations_live_client").upper()
+    engine.dispose()
+
+
+def test_importing_the_models_loads_no_database_dialect() -> None:
+    """Each command loads only the dialect of the database it talks to."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, arkinctl.db.models; "
+        "print(sorted(m for m in sys.modules if m.startswith('sqlalchemy.dialects.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
