@@ -147,9 +147,7 @@ class Output:
             writer = csv.writer(self.stdout, lineterminator="\n")
             writer.writerow(columns)
             for row in rows:
-                writer.writerow(
-                    ["" if row.get(c) is None else json_default_str(row.get(c)) for c in columns]
-                )
+                writer.writerow([csv_cell(row.get(c)) for c in columns])
                 n += 1
             return n
         self.stdout.write("[")
@@ -322,6 +320,15 @@ def flatten(value: Any, prefix: str = "") -> list[list[Any]]:
     if isinstance(value, Mapping | list | tuple):
         value = ""
     return [[prefix.rstrip("."), value]]
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV field: empty for None, text and numbers as they are."""
+    if value is None:
+        return ""
+    if type(value) is str or type(value) is int:
+        return value
+    return json_default_str(value)
 
 
 def json_default_str(value: Any) -> str:

@@ -17,8 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from arkinctl.errors import DatabaseUnavailableError, InvalidInputError, SchemaOutdatedError
 
-SCHEMA_HEAD = "0003_audit_chain_head"
-KNOWN_REVISIONS = ("0001_initial", "0002_invitations_outbox", "0003_audit_chain_head")
+SCHEMA_HEAD = "0004_outbox_lean_indexes"
+KNOWN_REVISIONS = (
+    "0001_initial",
+    "0002_invitations_outbox",
+    "0003_audit_chain_head",
+    "0004_outbox_lean_indexes",
+)
 
 
 # How long a command waits for a lock another session holds before it gives up and says so.

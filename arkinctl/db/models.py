@@ -6,9 +6,9 @@ No ORM relationships: the services query what they need, deletes cascade in the 
 The schema itself is created only by the migrations in `arkinctl/db/migrations`;
 `tests/db/test_migrations.py` fails when these models and the migrations disagree.
 Index methods and partial-index conditions (the GIN trigram index, the WHERE of
-`uq_invitations_live_client` and `ix_outbox_messages_queue_order`) live only in the
-migrations: dialect options here would import the SQLite and PostgreSQL dialects into every
-command, and the migration tests check those indexes on the database itself.
+`uq_invitations_live_client` and of the outbox's queue, unsettled and ticket indexes) live
+only in the migrations: dialect options here would import the SQLite and PostgreSQL
+dialects into every command, and the migration tests check those indexes on the database.
 """
 
 # No postponed annotations here: SQLAlchemy would have to eval every Mapped[...] string.
@@ -299,7 +299,8 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        Index("ix_outbox_messages_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_messages_unsettled", "status", "claimed_at"),
+        Index("ix_outbox_messages_ticket_id", "ticket_id"),
         # A deliverer claims the oldest queued message: without this, every claim sorts the
         # whole queue (a batch of 100,000 invitations made each claim a full sort).
         Index("ix_outbox_messages_queue_order", "created_at", "id"),
@@ -312,9 +313,7 @@ class OutboxMessage(Base):
     invitation_id: Mapped[int | None] = mapped_column(
         ForeignKey("invitations.id", ondelete="CASCADE"), index=True
     )
-    ticket_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
-    )
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     recipient: Mapped[str] = mapped_column(String(320))
     recipient_name: Mapped[str | None] = mapped_column(String(300))
     subject: Mapped[str] = mapped_column(String(300))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,6 +104,19 @@ class ClientKey(Protocol):
     def client_number(self) -> str: ...
 
 
+def new_event_id() -> str:
+    """A UUID version 7 (RFC 9562): random, but in time order, so the unique index on event
+    ids takes a batch's 100,000 new ones at its end instead of all over it."""
+    import os
+    import time
+
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # the RFC variant
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def event_values(
     actor: Actor,
     *,
@@ -119,7 +131,7 @@ def event_values(
 ) -> dict[str, Any]:
     """The columns of one new event, before it is chained."""
     return {
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_event_id(),
         "occurred_at": occurred_at or datetime.now(UTC),
         "user": actor.username,
         "role": actor.role,

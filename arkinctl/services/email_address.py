@@ -9,6 +9,7 @@ in punycode, as SMTP servers without SMTPUTF8 need it).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -22,13 +23,41 @@ def email_problem(exc: EmailNotValidError) -> str:
     return text[:1].lower() + text[1:]
 
 
+# A plain address: an ASCII dot-atom before the @, ASCII labels after it. Its normal form
+# is the local part as typed and the domain as email-validator normalises it, which depends
+# on the domain alone: a batch of 100,000 addresses at a few domains checks each domain
+# once (email-validator takes ~90 µs an address, most of it on the domain).
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_PLAIN_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+_MAX_LOCAL = 64  # octets before the @ (RFC 5321), as email-validator's strict mode checks
+_MAX_ADDRESS = 254
+
+
+@lru_cache(maxsize=1024)
+def _normal_domain(domain: str) -> str | None:
+    try:
+        result = validate_email(f"a@{domain}", check_deliverability=False, strict=True)
+    except EmailNotValidError:
+        return None
+    return str(result.domain)
+
+
 def normalise_email(value: str, *, what: str = "the e-mail address") -> str:
     """The normalised form of `value`, or InvalidInputError saying why it is not valid."""
+    value = value.strip()
+    local, _, domain = value.rpartition("@")
+    if (
+        len(local) <= _MAX_LOCAL
+        and len(value) <= _MAX_ADDRESS
+        and _PLAIN_LOCAL.fullmatch(local)
+        and _PLAIN_DOMAIN.fullmatch(domain)
+    ):
+        normal = _normal_domain(domain)
+        if normal is not None:
+            return f"{local}@{normal}"
     try:
         # strict: also the SMTP limit of 64 octets before the @ (RFC 5321).
-        return str(
-            validate_email(value.strip(), check_deliverability=False, strict=True).normalized
-        )
+        return str(validate_email(value, check_deliverability=False, strict=True).normalized)
     except EmailNotValidError as exc:
         raise InvalidInputError(
             f"{what} is not a valid e-mail address ({email_problem(exc)})"

@@ -32,10 +32,23 @@ class Mail:
 
 
 def new_message_id(mail: MailSettings) -> str:
+    return make_msgid(idstring="arkinctl", domain=_message_id_domain(mail))
+
+
+def message_id_parts(mail: MailSettings) -> tuple[str, str]:
+    """Head and tail of the Message-IDs of e-mails queued in SQL, which puts the message's
+    own number and a random number between them (unique in the database by the number,
+    across databases by the random part and the time)."""
+    import os
+    import time
+
+    return f"<{int(time.time() * 100)}.{os.getpid()}.", f".arkinctl@{_message_id_domain(mail)}>"
+
+
+def _message_id_domain(mail: MailSettings) -> str:
     if mail.problem:  # every queued e-mail passes here: none is made from bad settings
         raise InvalidInputError(mail.problem)
-    domain = ascii_address(mail.from_address).rpartition("@")[2] or "localhost"
-    return make_msgid(idstring="arkinctl", domain=domain)
+    return ascii_address(mail.from_address).rpartition("@")[2] or "localhost"
 
 
 def enqueue(

@@ -628,3 +628,39 @@ def test_the_same_list_saved_differently_is_the_same_batch(
     again = json.loads(run("--format", "json", "invite", "batch", str(excel), "--force").stdout)
     assert first["batch_id"] == again["batch_id"]
     assert again["summary"]["sent"] == 0
+
+
+def test_a_client_twice_in_one_chunk_keeps_the_invitation_id_on_its_audit_event(
+    session_factory: Any,
+) -> None:
+    """Regression: the repeat (skipped) row wiped the id off the first row's event."""
+    from arkinctl.config import Settings
+    from arkinctl.services.invitations import BatchRow, SendOptions, run_batch
+    from tests.factories import actor
+
+    with session_factory.begin() as s:
+        # an invited (unused) account sends the client the row-by-row way on every engine
+        c = make_client(s, email="twice@example.nl")
+        add_episode(s, c)
+        add_account(s, c, status="invited")
+        number = c.client_number
+    settings = Settings(database_url="", database_is_default=False, user="tester")
+    outcomes = list(
+        run_batch(
+            session_factory,
+            [BatchRow(2, number, None), BatchRow(3, number, None)],
+            settings=settings,
+            actor=actor(),
+            options=SendOptions(batch_id="B-twice"),
+            now=lambda: datetime.now(UTC),
+        )
+    )
+    assert [o.result for o in outcomes] == ["sent", "skipped"]
+    with session_factory() as s:
+        events = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "invite.batch").order_by(AuditEvent.id)
+        ).all()
+    # the repeat reads nothing, so it is no event of its own
+    assert [(e.action_code, e.object_id) for e in events] == [
+        ("C", str(outcomes[0].invitation_id))
+    ]
