@@ -222,6 +222,14 @@ def root(
             show_default=False,
         ),
     ] = None,
+    on_behalf_of: Annotated[
+        str | None,
+        typer.Option(
+            "--on-behalf-of",
+            help="The responsible user you act for (an arkinctl user; kept in the audit trail).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[
         OutputFormat,
         typer.Option("--format", "-f", help="Output format: table, json or csv."),
@@ -240,7 +248,12 @@ def root(
     from arkinctl.context import AppContext
 
     ctx.obj = AppContext(
-        db_option=db, user_option=as_user, format=fmt, no_color=no_color, verbose=verbose
+        db_option=db,
+        user_option=as_user,
+        on_behalf_of=on_behalf_of,
+        format=fmt,
+        no_color=no_color,
+        verbose=verbose,
     )
 
 
@@ -259,9 +272,11 @@ _COMMANDS = (
     ("outbox", "outbox", True),
     ("ticket", "ticket", True),
     ("audit", "audit", True),
+    ("user", "user", True),
+    ("care", "care", True),
 )
 # Root options that take a value: the token after them is not a command name.
-_VALUE_OPTIONS = frozenset({"--db", "--as", "--format", "-f"})
+_VALUE_OPTIONS = frozenset({"--db", "--as", "--on-behalf-of", "--format", "-f"})
 _loaded: dict[str, typer.Typer] = {}
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 class AppContext:
     db_option: str | None = None
     user_option: str | None = None
+    on_behalf_of: str | None = None
     format: OutputFormat = OutputFormat.table
     no_color: bool = False
     verbose: bool = False
@@ -33,6 +34,7 @@ class AppContext:
     _settings: Settings | None = None
     _engine: Engine | None = None
     _factory: Any = None
+    _user: tuple[int, str] | None = None  # id and role, once checked
 
     @property
     def settings(self) -> Settings:
@@ -61,7 +63,21 @@ class AppContext:
                 from arkinctl.config import mask_url
 
                 sys.stderr.write(f"Created the arkinctl schema in {mask_url(url)}\n")
+                self.bootstrap_admin()
         return self._engine
+
+    def bootstrap_admin(self) -> None:
+        """Whoever creates a database administers it: in a database without users, the
+        acting user becomes its first admin (said on stderr)."""
+        from arkinctl.db.engine import unit_of_work
+        from arkinctl.services.access import bootstrap_admin
+
+        with unit_of_work(self.session_factory()) as session:
+            if bootstrap_admin(session, self.settings.user):
+                sys.stderr.write(
+                    f"{self.settings.user} is this database's first arkinctl user, an admin "
+                    "(add others with `arkinctl user add`)\n"
+                )
 
     def session_factory(self) -> sessionmaker[Session]:
         """The sessionmaker, for commands that commit in several steps (batches)."""
@@ -73,15 +89,24 @@ class AppContext:
         return factory
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One unit of work: committed at the end of the block, rolled back on error."""
+    def session(self, *, check_user: bool = True) -> Iterator[Session]:
+        """One unit of work: committed at the end of the block, rolled back on error.
+
+        The first one refuses an unknown or disabled acting user before anything is read.
+        """
         from arkinctl.db.engine import unit_of_work
 
         with unit_of_work(self.session_factory()) as session:
+            if check_user and self._user is None:
+                from arkinctl.services.access import acting_user
+
+                user = acting_user(session, self.settings.user)
+                self._user = (user.id, user.role)
             yield session
 
     def actor(self, session: Session, *, purpose: str | None = None) -> Actor:
         import socket
+        from datetime import datetime
 
         from arkinctl.services.audit import make_actor
 
@@ -91,6 +116,9 @@ class AppContext:
             host=socket.gethostname(),
             command=redacted_command(self.command_path, self.argv),
             purpose=purpose,
+            on_behalf_of=self.on_behalf_of,
+            today=datetime.now(self.settings.timezone).date(),
+            known=self._user,
         )
 
     def record_failure(self, exc: Exception) -> None:
@@ -100,24 +128,34 @@ class AppContext:
         """
         if self._engine is None or self._factory is None:
             return
+        import socket
+
         from sqlalchemy import select
 
-        from arkinctl.db.models import Client
+        from arkinctl.db.models import Client, User
         from arkinctl.errors import AccessDeniedError
-        from arkinctl.services.audit import record
+        from arkinctl.services.audit import record, unchecked_actor
 
         action = ".".join(self.command_path.split()[1:]) or "arkinctl"
         number = getattr(exc, "client_number", None)
         try:
-            with self.session() as session:
+            with self.session(check_user=False) as session:
                 client = (
                     session.scalars(select(Client).where(Client.client_number == number)).first()
                     if number
                     else None
                 )
+                username = self.settings.user
+                # who it was, as far as the database knows them (maybe not at all)
+                role = session.scalars(select(User.role).where(User.username == username)).first()
                 record(
                     session,
-                    self.actor(session),
+                    unchecked_actor(
+                        username,
+                        host=socket.gethostname(),
+                        command=redacted_command(self.command_path, self.argv),
+                        role=role,
+                    ),
                     action=action[:40],
                     action_code="E",
                     client=client,

@@ -13,10 +13,14 @@ from benchdb import BenchError
 
 # A fresh child that runs the command and reports its children's peak RSS (KiB on Linux),
 # so earlier children of the benchmark do not count.
+# Runs a command, prints its peak RSS (KiB) and exits with the command's own exit code, so
+# that a command that failed is never measured as if it had worked.
 RSS_WRAPPER = """\
 import resource, subprocess, sys
-subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False)
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.stderr.write(done.stderr.decode(errors="replace")[-2000:])
+sys.exit(done.returncode)
 """
 
 
@@ -88,7 +92,8 @@ def peak_rss_mib(command: Command, where: Environment, runs: int = 3) -> float:
             text=True,
             env=dict(where.env),
             cwd=where.cwd,
-            check=True,
         )
+        if done.returncode not in command.ok_codes:
+            raise BenchError(f"{command.label} failed: {done.stderr.strip()[-500:]}")
         peaks.append(int(done.stdout.strip()) / 1024)
     return max(peaks)

@@ -70,8 +70,23 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tmpl") / "template.db"
     engine = make_engine(f"sqlite:///{path}", create=True)
     upgrade(engine)
+    _add_test_users(engine)
     engine.dispose()
     return path
+
+
+# The users every test database starts with: `tester` (ARKINCTL_USER in the tests) is the
+# admin, as whoever ran `db init` would be; tests of the other roles act as these.
+TEST_USERS = (("tester", "admin"), ("p.arts", "practitioner"), ("t.helpdesk", "technical"))
+
+
+def _add_test_users(engine: Any) -> None:
+    from sqlalchemy.orm import Session
+
+    from arkinctl.db.models import User
+
+    with Session(engine) as session, session.begin():
+        session.add_all(User(username=name, role=role) for name, role in TEST_USERS)
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +102,7 @@ def pg_template() -> Iterator[str]:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     engine = make_engine(_pg_url(name), create=True)
     upgrade(engine)
+    _add_test_users(engine)
     engine.dispose()
     yield name
     with admin.connect() as conn:

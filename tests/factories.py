@@ -27,8 +27,9 @@ _seq = count(1)
 SAME: Any = object()  # "the same date of birth as the client's record"
 
 
-def actor(username: str = "tester") -> Actor:
-    return Actor(username=username, role=None, host="test-host", command="pytest")
+def actor(username: str = "tester", role: str = "admin") -> Actor:
+    """`tester`, the admin every test database has (conftest.TEST_USERS)."""
+    return Actor(username=username, role=role, host="test-host", command="pytest")
 
 
 def make_client(

@@ -91,3 +91,57 @@ def verify(ctx: typer.Context, fmt: FormatOption = None) -> None:
     app_.output(fmt).document(report.as_dict(), [Section(None, [("result", message)])])
     if not report.ok:
         raise typer.Exit(int(ExitCode.INTEGRITY))
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The client (REF).", metavar="REF")],
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this day on (local time).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Up to and including this day (local time).")
+    ] = None,
+    html: Annotated[
+        bool,
+        typer.Option(
+            "--html", help="A standalone HTML page instead (prints to A4 / PDF as it is)."
+        ),
+    ] = False,
+    fmt: FormatOption = None,
+) -> None:
+    """The overview a client may ask for: who looked at or changed their data, when, in
+    what role, what data, and on what ground (care relationship or a stated reason).
+
+    \b
+    Examples:
+      arkinctl audit report 1000123 --since 1-1-2026
+      arkinctl audit report 1000123 --html > inzage-1000123.html
+    """
+    from dataclasses import asdict
+
+    from arkinctl.services.audit_report import client_report
+
+    app_ = app_context(ctx)
+    tz = app_.settings.timezone
+    start, end = _day_start(since, tz), _day_start(until, tz, next_day=True)
+    with app_.session() as session:
+        found = client_report(session, app_.actor(session), ref, since=start, until=end)
+    if html:
+        from arkinctl.audit_html import render
+
+        typer.echo(render(found, tz), nl=False)
+        return
+    out = app_.output(fmt)
+    lines = [asdict(line) for line in found.lines]
+    if out.format.value == "json":
+        out.json({**asdict(found), "lines": lines})
+        return
+    out.records(
+        lines,
+        ["when", "who", "role", "data", "action", "ground", "outcome"],
+        headers=["when", "who", "role", "what data", "what was done", "on what ground", "result"],
+        title=f"Who looked at the data of client {found.client_number} ({found.name})",
+        empty="Nobody looked at or changed this client's data in this period.",
+    )

@@ -128,22 +128,14 @@ def search(
     """
     from dataclasses import asdict
 
-    from arkinctl.services.audit import record
-    from arkinctl.services.clients import search_clients
+    from arkinctl.services.clients import search_clients_for
     from arkinctl.services.dates import parse_user_date
 
     app_ = app_context(ctx)
     born = parse_user_date(dob) if dob is not None else None
     with app_.session() as session:
-        hits = search_clients(session, text, dob=born, limit=limit)
-        record(
-            session,
-            app_.actor(session, purpose=reason),
-            action="client.search",
-            action_code="E",
-            object_type="search",
-            object_id=f"{len(hits)} result(s)",
-        )
+        actor = app_.actor(session, purpose=reason)
+        hits = search_clients_for(session, actor, text, dob=born, limit=limit)
     out = app_.output(fmt)
     rows = [asdict(h) for h in hits]
     if out.format.value == "table":  # a partial date of birth is still worth seeing

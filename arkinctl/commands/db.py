@@ -16,6 +16,9 @@ app = command_group("Create, upgrade and inspect the database schema.")
 def init(ctx: typer.Context, fmt: FormatOption = None) -> None:
     """Create the schema in an empty database (runs every migration).
 
+    You (the acting user: --as, ARKINCTL_USER or your login name) become the database's
+    first arkinctl user, an admin, who adds the others with `arkinctl user add`.
+
     Creates an SQLite file if there is none at the path yet. Running it again on a current
     schema changes nothing; on an older schema it refuses (exit 6): use `db upgrade`.
 
@@ -27,7 +30,9 @@ def init(ctx: typer.Context, fmt: FormatOption = None) -> None:
     from arkinctl.services.schema import init_schema
 
     app_ = app_context(ctx)
-    _report(app_, init_schema(app_.engine(check_schema=False, create=True)), fmt)
+    message = init_schema(app_.engine(check_schema=False, create=True))
+    app_.bootstrap_admin()
+    _report(app_, message, fmt)
 
 
 @app.command("upgrade")
@@ -41,7 +46,9 @@ def upgrade(ctx: typer.Context, fmt: FormatOption = None) -> None:
     from arkinctl.services.schema import upgrade_schema
 
     app_ = app_context(ctx)
-    _report(app_, upgrade_schema(app_.engine(check_schema=False, create=False)), fmt)
+    message = upgrade_schema(app_.engine(check_schema=False, create=False))
+    app_.bootstrap_admin()  # a database from before users existed gets its first admin
+    _report(app_, message, fmt)
 
 
 def _report(app_: "AppContext", message: str, fmt: FormatOption) -> None:

@@ -71,19 +71,20 @@ def send(
       arkinctl invite send 1000123 --email jan.jansen+portal@example.nl
     """
     from arkinctl.errors import ConflictError, InvalidInputError
-    from arkinctl.services.clients import resolve_client
     from arkinctl.services.invitations import FAILED, SKIPPED, SendOptions, send_invitation
+    from arkinctl.services.lookups import find_client
 
     if email is not None and not email.strip():
         raise InvalidInputError("--email is empty", hint="leave it out to use the record's address")
     app_ = app_context(ctx)
     with app_.session() as session:
+        actor = app_.actor(session)
         outcome = send_invitation(
             session,
-            resolve_client(session, ref),
+            find_client(session, ref, actor=actor),
             email=email,
             settings=app_.settings,
-            actor=app_.actor(session),
+            actor=actor,
             options=SendOptions(resend=resend or force, force=force),
             now=utc_now(),
         )
@@ -131,16 +132,15 @@ def withdraw(
     """
     from arkinctl.errors import ConflictError
     from arkinctl.output import Section
-    from arkinctl.services.clients import resolve_client
     from arkinctl.services.invitations import withdraw_invitation
+    from arkinctl.services.lookups import find_client
 
     app_ = app_context(ctx)
     with app_.session() as session:
-        client = resolve_client(session, ref)
+        actor = app_.actor(session)
+        client = find_client(session, ref, actor=actor)
         number = client.client_number
-        withdrawn = withdraw_invitation(
-            session, client, reason=reason, actor=app_.actor(session), now=utc_now()
-        )
+        withdrawn = withdraw_invitation(session, client, reason=reason, actor=actor, now=utc_now())
         doc = (
             {"client_number": number, "invitation_id": withdrawn.id, "status": withdrawn.status}
             if withdrawn

@@ -135,15 +135,15 @@ def open_(
       arkinctl ticket open 1000123 -c account --title "Account geblokkeerd na 5 pogingen"
       arkinctl ticket open 1000123 -c other -d "Ziet brieven van 2023 niet" --priority high
     """
-    from arkinctl.services.clients import resolve_client
     from arkinctl.services.diagnose import diagnose
+    from arkinctl.services.lookups import find_client
     from arkinctl.services.tickets import open_ticket
 
     app_ = app_context(ctx)
     now = utc_now()
     with app_.session() as session:
         actor = app_.actor(session, purpose=reason)
-        client = resolve_client(session, ref)
+        client = find_client(session, ref, actor=actor)
         diagnosis = None
         if from_diagnosis:
             from arkinctl.services.client_state import load_state

@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from arkinctl.errors import DatabaseUnavailableError, InvalidInputError, SchemaOutdatedError
 
-SCHEMA_HEAD = "0004_outbox_lean_indexes"
+SCHEMA_HEAD = "0005_audit_append_only"
 KNOWN_REVISIONS = (
     "0001_initial",
     "0002_invitations_outbox",
     "0003_audit_chain_head",
     "0004_outbox_lean_indexes",
+    "0005_audit_append_only",
 )
 
 

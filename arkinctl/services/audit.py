@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import func, select, text, update
@@ -33,6 +33,10 @@ class Actor:
     command: str | None
     purpose: str | None = None
     on_behalf_of: str | None = None
+    user_id: int | None = None
+    today: date | None = None  # the care provider's date, for care relationships
+    # Clients opened outside a care relationship, with a reason: their events are flagged.
+    break_glass: set[int] = field(default_factory=set, compare=False)
 
 
 MAX_USERNAME = 64
@@ -40,8 +44,20 @@ MAX_PURPOSE = 500
 
 
 def make_actor(
-    session: Session, *, username: str, host: str | None, command: str | None, purpose: str | None
+    session: Session,
+    *,
+    username: str,
+    host: str | None,
+    command: str | None,
+    purpose: str | None,
+    on_behalf_of: str | None = None,
+    today: date | None = None,
+    known: tuple[int, str] | None = None,
 ) -> Actor:
+    """The acting user, who must be a known, active arkinctl user (AccessDeniedError);
+    `known`: their id and role, as checked already in this invocation."""
+    from arkinctl.services.access import acting_user
+
     if not username.strip() or len(username) > MAX_USERNAME:
         raise InvalidInputError(
             f"the acting user name must be 1 to {MAX_USERNAME} characters", hint="check --as"
@@ -50,8 +66,32 @@ def make_actor(
         raise InvalidInputError(
             f"--reason is longer than {MAX_PURPOSE} characters", hint="say it shorter"
         )
-    role = session.scalar(select(User.role).where(User.username == username))
-    return Actor(username=username, role=role, host=host, command=command, purpose=purpose)
+    user_id, role = known or _checked(acting_user(session, username))
+    if on_behalf_of is not None and on_behalf_of != username:
+        acting_user(session, on_behalf_of)  # the responsible user must exist too
+    else:
+        on_behalf_of = None
+    return Actor(
+        username=username,
+        role=role,
+        host=host,
+        command=command,
+        purpose=purpose,
+        on_behalf_of=on_behalf_of,
+        user_id=user_id,
+        today=today,
+    )
+
+
+def _checked(user: User) -> tuple[int, str]:
+    return user.id, user.role
+
+
+def unchecked_actor(
+    username: str, *, host: str | None, command: str | None, role: str | None = None
+) -> Actor:
+    """For recording a refused attempt by someone who may not be a user at all."""
+    return Actor(username=username[:MAX_USERNAME], role=role, host=host, command=command)
 
 
 def event_hash(prev_hash: str, fields: dict[str, object]) -> str:
@@ -145,7 +185,7 @@ def event_values(
         "object_id": object_id,
         "purpose": actor.purpose,
         "outcome": outcome,
-        "break_glass": break_glass,
+        "break_glass": break_glass or (client is not None and client.id in actor.break_glass),
         "command": actor.command,
     }
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arkinctl.db.models import AuditChainHead, AuditEvent, Client
+from arkinctl.services.access import staff_only
 from arkinctl.services.audit import (
     GENESIS_HASH,
     HASHED_FIELDS,
@@ -41,6 +42,7 @@ def list_events(
     action: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Events, oldest first, streamed. Reading the trail is itself an event."""
+    staff_only(actor, "reading the audit trail")
     query = select(*(getattr(AuditEvent, f) for f in AUDIT_FIELDS))
     if client is not None:
         query = query.where(AuditEvent.client_id == client.id)
@@ -78,6 +80,7 @@ class ChainReport:
 
 def verify_chain(session: Session, *, actor: Actor) -> ChainReport:
     """Walk the whole chain in order; stop at the first event that does not fit."""
+    staff_only(actor, "verifying the audit trail")
     lock_chain(session)  # no event is written meanwhile: the head must match what was read
     previous = GENESIS_HASH
     checked = 0

@@ -121,10 +121,48 @@ def _like_pattern(word: str) -> str:
     return f"%{escaped}%"
 
 
-def search_clients(
-    session: Session, text: str, *, dob: date | None = None, limit: int = DEFAULT_SEARCH_LIMIT
+def search_clients_for(
+    session: Session,
+    actor: Actor,
+    text: str,
+    *,
+    dob: date | None = None,
+    limit: int = DEFAULT_SEARCH_LIMIT,
 ) -> list[ClientHit]:
-    """Clients whose name, number or e-mail contain every word of `text`.
+    """`client search` as `actor` may do it, audited: a practitioner finds only their own
+    clients, unless they give a reason, which searches everyone and flags the event."""
+
+    from arkinctl.services.access import PRACTITIONER, related_client_ids
+    from arkinctl.services.audit import record
+
+    among = None
+    glass = actor.role == PRACTITIONER and bool(actor.purpose)
+    if actor.role == PRACTITIONER and not glass:
+        today = actor.today or datetime.now(UTC).date()
+        among = related_client_ids(actor.user_id or 0, today)
+    hits = search_clients(session, text, dob=dob, limit=limit, among=among)
+    record(
+        session,
+        actor,
+        action="client.search",
+        action_code="E",
+        object_type="search",
+        object_id=f"{len(hits)} result(s)",
+        break_glass=glass,
+    )
+    return hits
+
+
+def search_clients(
+    session: Session,
+    text: str,
+    *,
+    dob: date | None = None,
+    limit: int = DEFAULT_SEARCH_LIMIT,
+    among: Any = None,
+) -> list[ClientHit]:
+    """Clients whose name, number or e-mail contain every word of `text` (and whose id is
+    in the subquery `among`, when given).
 
     Case- and accent-insensitive (both sides folded); `%` and `_` match themselves.
     """
@@ -136,6 +174,8 @@ def search_clients(
         query = query.where(Client.search_text.like(_like_pattern(word), escape="\\"))
     if dob is not None:
         query = query.where(Client.birth_date == dob)
+    if among is not None:
+        query = query.where(Client.id.in_(among))
     query = query.order_by(Client.id).limit(limit)
     return [
         ClientHit(

@@ -72,6 +72,7 @@ from arkinctl.config import Settings
 from arkinctl.db.engine import describe_db_error
 from arkinctl.db.models import Base, CareEpisode, Client, PortalAccount
 from arkinctl.errors import InvalidInputError
+from arkinctl.services.access import staff_only
 from arkinctl.services.audit import Actor, record
 from arkinctl.services.csv_reader import CsvTable, read_csv
 from arkinctl.services.dates import parse_instant, parse_user_date
@@ -644,6 +645,7 @@ def import_clients(
     session: Session, data: bytes, *, source: str, settings: Settings, actor: Actor
 ) -> ImportSummary:
     """Upsert clients (and their `treated_since` care episode) from the care record's CSV."""
+    staff_only(actor, "importing clients")
     table = read_csv(data, columns=CLIENT_COLUMNS, required=("client_number",))
     summary = ImportSummary(source=source)
     now = datetime.now(UTC)
@@ -784,6 +786,7 @@ def import_accounts(
     session: Session, data: bytes, *, source: str, settings: Settings, actor: Actor
 ) -> ImportSummary:
     """Upsert portal accounts from the portal's member export; unlinked ones are kept."""
+    staff_only(actor, "importing portal accounts")
     table = read_csv(
         data, columns=ACCOUNT_COLUMNS, required=("account_id", "identification_number", "status")
     )

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from arkinctl.config import MailSettings
 from arkinctl.db.models import Client, Invitation, OutboxMessage, Ticket
 from arkinctl.errors import InvalidInputError
+from arkinctl.services.access import staff_only
 from arkinctl.services.audit import Actor, lock_chain, record
 from arkinctl.services.email_address import ascii_address
 from arkinctl.services.outbox import OUTBOX_STATUSES
@@ -657,6 +658,7 @@ def deliver(
     First, stale claims become `uncertain` and e-mails of invitations that no longer wait
     are cancelled. A message tried in this run is not tried again in it (its next attempt
     lies after the run's start)."""
+    staff_only(actor, "delivering e-mail")
     check_settings(mail)
     run = DeliveryRun(server=server_name(mail))
     run.results.extend(mark_stale(factory, mail, actor=actor, now=now))
@@ -740,6 +742,7 @@ def requeue(session: Session, ids: Sequence[int], *, actor: Actor, now: datetime
     """Put `uncertain` or `failed` messages back in the queue (their attempts kept); a failed
     or bounced invitation they belong to waits for them again, unless it has expired or the
     client has another live invitation."""
+    staff_only(actor, "requeueing e-mail")
     lock_chain(session)
     messages = _load(session, ids)
     changes = []
@@ -796,6 +799,7 @@ def _revive_invitation(session: Session, message: OutboxMessage, now: datetime) 
 
 def cancel(session: Session, ids: Sequence[int], *, actor: Actor, now: datetime) -> list[Change]:
     """Stop messages from being sent: queued, failed or uncertain ones become `cancelled`."""
+    staff_only(actor, "cancelling e-mail")
     lock_chain(session)
     messages = _load(session, ids)
     changes = []
@@ -842,6 +846,7 @@ def list_messages(
     session: Session, *, actor: Actor, status: str | None = None, limit: int | None = None
 ) -> list[MessageRow]:
     """Outbox messages, newest first. Audited as one read over many clients."""
+    staff_only(actor, "listing the outbox")
     if status is not None and status not in OUTBOX_STATUSES:
         raise InvalidInputError(
             f"unknown outbox status '{status}'", hint=f"use {', '.join(OUTBOX_STATUSES)}"

@@ -247,6 +247,9 @@ def build_demo(
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
+    from arkinctl.services.access import ADMIN, require_role
+
+    require_role(actor.role, ADMIN, what="building the demo (it replaces the demo clients)")
     now = now or datetime.now(UTC)
     if session.get_bind().dialect.name == "postgresql":
         # Two demos at once would both clear and refill the same rows: take turns.

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from arkinctl.config import Settings
 from arkinctl.db.models import CareEpisode, Client, FilePart, Invitation, PortalAccount
+from arkinctl.services.access import staff_only
 from arkinctl.services.audit import Actor, record
 from arkinctl.services.client_state import LIVE_INVITATION, ClientState
 from arkinctl.services.dob import DESCRIPTIONS, classify_difference
@@ -400,5 +401,6 @@ def diagnose_client(
 def count_causes_audited(
     session: Session, *, settings: Settings, actor: Actor, now: datetime
 ) -> dict[str, int]:
+    staff_only(actor, "counting causes over all clients")
     record(session, actor, action="diagnose.all", action_code="E", object_type="report")
     return count_causes(session, settings=settings, now=now)

@@ -58,6 +58,7 @@ from arkinctl.config import Settings
 from arkinctl.db.engine import describe_db_error
 from arkinctl.db.models import CareEpisode, Client, FilePart
 from arkinctl.errors import InvalidInputError
+from arkinctl.services.access import staff_only
 from arkinctl.services.audit import Actor, record
 from arkinctl.services.importing import ImportSummary, Problem
 
@@ -1179,6 +1180,7 @@ def import_fhir(
     Raises InvalidInputError, before importing anything, when a path does not exist; a file
     or folder that exists but cannot be read is reported in `summary.rejected` instead.
     """
+    staff_only(actor, "importing FHIR data")
     files = _collect_files(paths)
     source = ", ".join(str(p) for p in paths)
     summary = ImportSummary(source=source if len(source) <= 200 else f"{len(paths)} paths")

@@ -16,6 +16,8 @@ from arkinctl.services.lookups import open_client
 from arkinctl.services.visibility import reason_expr
 
 FILTERS = ("all", "shared", "not_shared", "before_cutoff")
+# What technical staff see instead of a part's title: they get metadata, not clinical text.
+HIDDEN = "(hidden)"
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,15 @@ class PartRow:
 
 
 def list_parts(
-    session: Session, client: Client, *, settings: Settings, which: str = "all"
+    session: Session,
+    client: Client,
+    *,
+    settings: Settings,
+    which: str = "all",
+    titles: bool = True,
 ) -> list[PartRow]:
-    """The client's parts, newest entry first, optionally only one visibility group."""
+    """The client's parts, newest entry first, optionally only one visibility group;
+    without `titles`, every title reads HIDDEN."""
     reason = reason_expr(settings).label("reason")
     query = select(FilePart, reason).where(FilePart.client_id == client.id)
     rows = []
@@ -54,7 +62,7 @@ def list_parts(
                 entered_at=part.entered_at,
                 entered_on=entered_on,
                 kind=part.kind,
-                title=part.title,
+                title=part.title if titles or part.title is None else HIDDEN,
                 status=part.status,
                 shared=why == "shared",
                 reason=why,
@@ -69,5 +77,8 @@ def list_parts(
 def list_parts_for(
     session: Session, ref: str, *, settings: Settings, actor: Actor, which: str = "all"
 ) -> list[PartRow]:
+    from arkinctl.services.access import TECHNICAL
+
     client = open_client(session, ref, actor=actor, action="files.list", object_type="file_parts")
-    return list_parts(session, client, settings=settings, which=which)
+    titles = actor.role != TECHNICAL
+    return list_parts(session, client, settings=settings, which=which, titles=titles)

@@ -24,6 +24,7 @@ from arkinctl.db.models import (
     PortalAccount,
 )
 from arkinctl.errors import InvalidInputError, NotFoundError
+from arkinctl.services.access import staff_only
 from arkinctl.services.audit import Actor, record, record_listing
 from arkinctl.services.client_state import effective_invitation_status
 from arkinctl.services.invitations import INVITATION_STATUSES
@@ -121,6 +122,7 @@ def list_invitations(
     limit: int | None = None,
 ) -> Iterator[InvitationRecord]:
     """Invitations, newest first, streamed. Audited as one read (of the client, if given)."""
+    staff_only(actor, "listing invitations")
     query = select(Invitation, Client.client_number, _delivery_status()).join(
         Client, Client.id == Invitation.client_id
     )
@@ -141,6 +143,7 @@ def list_invitations(
 def show_invitation(
     session: Session, invitation_id: int, *, actor: Actor, now: datetime
 ) -> InvitationRecord:
+    staff_only(actor, "showing an invitation")
     if not 0 < invitation_id <= MAX_ID:
         raise NotFoundError(
             f"there is no invitation #{invitation_id}", hint="see `arkinctl invite list`"
@@ -182,6 +185,7 @@ def pending_clients(session: Session, *, actor: Actor, now: datetime) -> Iterato
     """Every treated, living client with no portal account (or only one still `invited`) and
     no live invitation: the clients who should get one ("new clients are invited
     automatically")."""
+    staff_only(actor, "listing clients to invite")
     live = exists().where(
         Invitation.client_id == Client.id,
         Invitation.status.in_(LIVE_INVITATION_STATUSES),

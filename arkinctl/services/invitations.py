@@ -31,6 +31,7 @@ from arkinctl.db.models import (
     person_name,
 )
 from arkinctl.errors import InvalidInputError
+from arkinctl.services.access import staff_only
 from arkinctl.services.audit import Actor, event_values, lock_chain, record_many
 from arkinctl.services.email_address import normalise_email, same_address
 from arkinctl.services.outbox import Mail, new_message_id
@@ -50,7 +51,7 @@ INVITATION_STATUSES = (
 CHUNK_SIZE = 500
 # On PostgreSQL most rows go the set-based way (invitation_bulk): larger chunks, fewer
 # statements; a crash still loses at most one chunk, which a rerun redoes.
-BULK_CHUNK_SIZE = 5000
+BULK_CHUNK_SIZE = 2000
 
 
 @dataclass(frozen=True)
@@ -606,6 +607,7 @@ def run_batch(
     chunk by the chunk's own list, and across chunks by the database (the live invitation
     this batch made). Only a dry run, which writes nothing, remembers every client.
     """
+    staff_only(actor, "an invitation batch")
     remembered: dict[str, int | None] = {}
     if chunk_size is None:
         bind = factory.kw.get("bind")

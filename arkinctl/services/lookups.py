@@ -9,6 +9,17 @@ from arkinctl.services.audit import Actor, record
 from arkinctl.services.clients import resolve_client
 
 
+def find_client(session: Session, ref: str, *, actor: Actor) -> Client:
+    """Resolve `ref` to a client the actor may open (the caller writes the audit event)."""
+    from datetime import UTC, datetime
+
+    from arkinctl.services.access import authorize_client
+
+    client = resolve_client(session, ref)
+    authorize_client(session, actor, client, today=actor.today or datetime.now(UTC).date())
+    return client
+
+
 def open_client(
     session: Session,
     ref: str,
@@ -18,7 +29,7 @@ def open_client(
     action_code: str = "R",
     object_type: str = "client",
 ) -> Client:
-    client = resolve_client(session, ref)
+    client = find_client(session, ref, actor=actor)
     record(
         session,
         actor,

@@ -26,13 +26,13 @@ def test_list_filters_and_streams_and_is_itself_audited(
 ) -> None:
     for n in numbers:
         run("client", "show", n)
-    run("--as", "someone.else", "diagnose", numbers[0])
+    run("--as", "t.helpdesk", "diagnose", numbers[0])
     mine = json.loads(run("--format", "json", "audit", "list", "--client", numbers[0]).stdout)
     # This very read of the trail is an event about the client too.
     assert [e["action"] for e in mine] == ["client.show", "diagnose", "audit.list"]
     assert mine[0]["client_number"] == numbers[0] and "occurred_at" in mine[0]
-    by_user = json.loads(run("--format", "json", "audit", "list", "--user", "someone.else").stdout)
-    assert [e["action"] for e in by_user] == ["diagnose"]  # tester read it, not someone.else
+    by_user = json.loads(run("--format", "json", "audit", "list", "--user", "t.helpdesk").stdout)
+    assert [e["action"] for e in by_user] == ["diagnose"]  # tester read it, not t.helpdesk
     shows = run("--format", "csv", "audit", "list", "--action", "client.show").stdout
     assert [r["client_number"] for r in csv.DictReader(io.StringIO(shows))] == numbers
     assert (
@@ -42,6 +42,40 @@ def test_list_filters_and_streams_and_is_itself_audited(
     assert "audit.list" in [e["action"] for e in today]  # the earlier reads of the trail
     bad = run("audit", "list", "--since", "31-02-2026")
     assert bad.exit_code == 5
+
+
+def _tamper(session: Any, sql: str, params: dict[str, Any] | None = None) -> None:
+    """Change the trail as only someone with the table owner's rights could: drop the
+    database's guard first (migration 0005), as such an attacker would."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        session.execute(text(sql), params or {})
+        session.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+        return
+    for name in ("audit_events_no_update", "audit_events_no_delete"):
+        session.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+    session.execute(text(sql), params or {})
+
+
+def test_the_database_refuses_to_change_or_remove_audit_events(
+    run: Callable[..., Any], numbers: list[str], session_factory: Any
+) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    run("client", "show", numbers[0])
+    attempts = [
+        "UPDATE audit_events SET purpose = 'nothing to see'",
+        "DELETE FROM audit_events",
+    ]
+    if session_factory.kw["bind"].dialect.name == "postgresql":
+        attempts.append("TRUNCATE audit_events")
+    for sql in attempts:
+        with pytest.raises(DBAPIError, match="append-only"), session_factory.begin() as s:
+            s.execute(text(sql))
+    with session_factory() as s:
+        assert s.execute(text("SELECT count(*) FROM audit_events")).scalar() == 1
+    ok = run("--format", "json", "audit", "verify")
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["checked"] == 1
 
 
 def test_verify_finds_a_changed_and_a_removed_event(
@@ -57,8 +91,8 @@ def test_verify_finds_a_changed_and_a_removed_event(
         second = s.execute(
             text("SELECT id FROM audit_events ORDER BY id LIMIT 1 OFFSET 1")
         ).scalar()
-        s.execute(
-            text("UPDATE audit_events SET purpose = 'nothing to see' WHERE id = :i"), {"i": second}
+        _tamper(
+            s, "UPDATE audit_events SET purpose = 'nothing to see' WHERE id = :i", {"i": second}
         )
     changed = run("--format", "json", "audit", "verify")
     assert changed.exit_code == 21
@@ -66,7 +100,7 @@ def test_verify_finds_a_changed_and_a_removed_event(
     assert (doc["ok"], doc["problem"], doc["first_problem_id"]) == (False, "changed", second)
 
     with session_factory.begin() as s:
-        s.execute(text("DELETE FROM audit_events WHERE id = :i"), {"i": second})
+        _tamper(s, "DELETE FROM audit_events WHERE id = :i", {"i": second})
     removed = json.loads(run("--format", "json", "audit", "verify").stdout)
     assert removed["problem"] == "broken_link" and removed["first_problem_id"] > second
     assert "NOT intact" in run("audit", "verify").stdout
@@ -78,11 +112,11 @@ def test_verify_finds_removed_newest_events(
     for n in numbers:
         run("client", "show", n)
     with session_factory.begin() as s:
-        s.execute(text("DELETE FROM audit_events WHERE id = (SELECT MAX(id) FROM audit_events)"))
+        _tamper(s, "DELETE FROM audit_events WHERE id = (SELECT MAX(id) FROM audit_events)")
     cut = run("--format", "json", "audit", "verify")
     assert cut.exit_code == 21
     assert json.loads(cut.stdout)["problem"] == "truncated"
     with session_factory.begin() as s:
-        s.execute(text("DELETE FROM audit_events"))
+        _tamper(s, "DELETE FROM audit_events")
     emptied = json.loads(run("--format", "json", "audit", "verify").stdout)
     assert (emptied["ok"], emptied["problem"], emptied["checked"]) == (False, "truncated", 0)

@@ -630,8 +630,8 @@ def test_as_user_is_the_audited_user(
     run: Callable[..., Run], seed: Callable[..., Any], audit: Callable[[], list[AuditEvent]]
 ) -> None:
     number = seed(lambda s: visible_client(s).client_number)
-    assert run("--as", "someone.else", "diagnose", number).exit_code == 0
-    assert audit()[-1].user == "someone.else"
+    assert run("--as", "t.helpdesk", "diagnose", number).exit_code == 0
+    assert (audit()[-1].user, audit()[-1].role) == ("t.helpdesk", "technical")
 
 
 def test_audit_events_form_a_hash_chain(

@@ -661,6 +661,4 @@ def test_a_client_twice_in_one_chunk_keeps_the_invitation_id_on_its_audit_event(
             select(AuditEvent).where(AuditEvent.action == "invite.batch").order_by(AuditEvent.id)
         ).all()
     # the repeat reads nothing, so it is no event of its own
-    assert [(e.action_code, e.object_id) for e in events] == [
-        ("C", str(outcomes[0].invitation_id))
-    ]
+    assert [(e.action_code, e.object_id) for e in events] == [("C", str(outcomes[0].invitation_id))]

@@ -72,7 +72,7 @@ def test_an_older_trail_is_intact_after_the_chain_head_migration(blank_db_url: s
     engine = make_engine(blank_db_url, create=True)
     upgrade(engine, "0003_audit_chain_head")
     factory = sessionmaker(engine, expire_on_commit=False)
-    who = Actor(username="tester", role=None, host="h", command="pytest")
+    who = Actor(username="tester", role="admin", host="h", command="pytest")
     for _ in range(3):
         with factory.begin() as s:
             record(s, who, action="client.show", action_code="R")

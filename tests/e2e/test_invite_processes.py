@@ -83,7 +83,11 @@ def test_two_batches_at_once_invite_each_client_exactly_once(
 def test_a_batch_killed_half_way_finishes_the_rest_when_run_again(
     db_url: str, session_factory: Any, tmp_path: Path
 ) -> None:
-    numbers = _clients(session_factory, 4000)
+    from arkinctl.services.invitations import BULK_CHUNK_SIZE, CHUNK_SIZE
+
+    # three chunks or more, so that the kill lands after the first and before the last
+    chunk = BULK_CHUNK_SIZE if db_url.startswith("postgresql") else CHUNK_SIZE
+    numbers = _clients(session_factory, max(4000, 3 * chunk))
     path = _batch_file(tmp_path, numbers)
     doomed = _start(db_url, tmp_path, path)
     assert doomed.stdout is not None

@@ -16,7 +16,7 @@ from arkinctl.services.audit import Actor
 from arkinctl.services.csv_import import import_accounts, import_clients
 from arkinctl.services.importing import ImportSummary
 
-ACTOR = Actor(username="tester", role=None, host=None, command="test")
+ACTOR = Actor(username="tester", role="admin", host=None, command="test")
 SETTINGS = Settings(database_url="sqlite://", database_is_default=False, user="tester")
 
 # Obviously fake people; the BSNs are the well-known test numbers (11-proof).

@@ -29,7 +29,7 @@ from arkinctl.services.audit import Actor
 from arkinctl.services.fhir_import import import_fhir
 from arkinctl.services.importing import ImportSummary
 
-ACTOR = Actor(username="tester", role=None, host=None, command="test")
+ACTOR = Actor(username="tester", role="admin", host=None, command="test")
 SETTINGS = Settings(database_url="unused", database_is_default=False, user="tester")
 CUTOFF_UTC = datetime(2022, 2, 28, 23, 0, tzinfo=UTC)  # 2022-03-01 00:00 Europe/Amsterdam
 

@@ -1,0 +1,239 @@
+"""Access control through the CLI (DESIGN section 5): users and roles, care relationships,
+break the glass, hidden titles for technical staff, and every refusal in the audit trail.
+
+Every test database has the users of conftest.TEST_USERS: tester (admin), p.arts
+(practitioner) and t.helpdesk (technical)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from arkinctl.db.models import AuditEvent
+from tests.factories import visible_client
+
+PRACTITIONER = ("--as", "p.arts")
+TECHNICAL = ("--as", "t.helpdesk")
+
+
+@pytest.fixture
+def client_number(session_factory: Any) -> str:
+    with session_factory.begin() as s:
+        c = visible_client(s, given="Vera", family="Visser")
+        return c.client_number
+
+
+def _events(session_factory: Any) -> list[AuditEvent]:
+    with session_factory() as s:
+        return list(s.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+
+
+def test_an_unknown_user_is_refused_before_anything_is_read(
+    run: Callable[..., Any], client_number: str, session_factory: Any
+) -> None:
+    result = run("--as", "nobody.here", "client", "show", client_number)
+    assert result.exit_code == 7
+    assert "not an arkinctl user" in result.stderr and "Visser" not in result.stdout
+    last = _events(session_factory)[-1]
+    assert (last.user, last.outcome, last.role, last.client_id) == (
+        "nobody.here",
+        "denied",
+        None,
+        None,  # refused before the client was looked up
+    )
+
+
+def test_a_disabled_user_is_refused_and_can_be_enabled_again(
+    run: Callable[..., Any], client_number: str
+) -> None:
+    assert run("user", "disable", "t.helpdesk").exit_code == 0
+    refused = run(*TECHNICAL, "diagnose", client_number)
+    assert refused.exit_code == 7 and "disabled" in refused.stderr
+    assert run("user", "enable", "t.helpdesk").exit_code == 0
+    assert run(*TECHNICAL, "diagnose", client_number).exit_code == 0
+
+
+def test_a_practitioner_opens_only_clients_they_treat(
+    run: Callable[..., Any], client_number: str, session_factory: Any
+) -> None:
+    denied = run(*PRACTITIONER, "client", "show", client_number)
+    assert denied.exit_code == 7
+    assert "no current care relationship" in denied.stderr and "--reason" in denied.stderr
+    event = _events(session_factory)[-1]
+    assert (event.user, event.role, event.outcome, event.client_number) == (
+        "p.arts",
+        "practitioner",
+        "denied",
+        client_number,
+    )
+    for args in (("diagnose",), ("files", "list"), ("dob", "verify"), ("invite", "send")):
+        assert run(*PRACTITIONER, *args, client_number).exit_code == 7, args
+
+    assert run("care", "link", client_number, "p.arts").exit_code == 0
+    shown = run(*PRACTITIONER, "client", "show", client_number)
+    assert shown.exit_code == 0 and "Visser" in shown.stdout
+    event = _events(session_factory)[-1]
+    assert (event.outcome, event.break_glass, event.role) == ("ok", False, "practitioner")
+
+
+def test_a_relationship_outside_its_period_does_not_count(
+    run: Callable[..., Any], client_number: str
+) -> None:
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    last_week = (date.today() - timedelta(days=7)).isoformat()
+    assert run("care", "link", client_number, "p.arts", "--until", yesterday).exit_code == 0
+    assert run(*PRACTITIONER, "diagnose", client_number).exit_code == 7
+    listed = json.loads(run("--format", "json", "care", "list", client_number).stdout)
+    assert [(r["username"], r["current"]) for r in listed] == [("p.arts", False)]
+    assert run("care", "link", client_number, "p.arts", "--from", last_week).exit_code == 0
+    assert run(*PRACTITIONER, "diagnose", client_number).exit_code == 0
+    assert run("care", "unlink", client_number, "p.arts").exit_code == 0
+    assert run(*PRACTITIONER, "diagnose", client_number).exit_code == 7
+
+
+def test_breaking_the_glass_needs_a_reason_and_is_flagged(
+    run: Callable[..., Any], client_number: str, session_factory: Any
+) -> None:
+    opened = run(*PRACTITIONER, "files", "list", client_number, "--reason", "crisis call, 02:10")
+    assert opened.exit_code == 0
+    event = _events(session_factory)[-1]
+    assert (event.action, event.break_glass, event.purpose) == (
+        "files.list",
+        True,
+        "crisis call, 02:10",
+    )
+    # a technical or admin read is never break-the-glass
+    assert run(*TECHNICAL, "files", "list", client_number).exit_code == 0
+    assert _events(session_factory)[-1].break_glass is False
+
+
+def test_technical_staff_see_metadata_but_not_clinical_titles(
+    run: Callable[..., Any], client_number: str
+) -> None:
+    admin = json.loads(run("--format", "json", "files", "list", client_number).stdout)
+    tech = json.loads(run(*TECHNICAL, "--format", "json", "files", "list", client_number).stdout)
+    assert admin and all(p["title"] != "(hidden)" for p in admin)
+    assert [p["title"] for p in tech] == ["(hidden)"] * len(admin)
+    strip = [{k: v for k, v in p.items() if k != "title"} for p in admin]
+    assert [{k: v for k, v in p.items() if k != "title"} for p in tech] == strip
+    assert "(hidden)" in run(*TECHNICAL, "files", "list", client_number).stdout
+
+
+def test_work_over_many_clients_is_for_staff(run: Callable[..., Any], tmp_path: Any) -> None:
+    batch = tmp_path / "batch.csv"
+    batch.write_text("client_number\n1234567\n")
+    for args in (
+        ("import", "clients", str(batch)),
+        ("invite", "batch", str(batch)),
+        ("invite", "pending"),
+        ("outbox", "list"),
+        ("audit", "list"),
+        ("audit", "verify"),
+        ("diagnose", "--all"),
+        ("user", "list"),
+    ):
+        refused = run(*PRACTITIONER, *args)
+        assert refused.exit_code == 7, (args, refused.stderr)
+        assert "role" in refused.stderr
+    assert run(*TECHNICAL, "audit", "verify").exit_code == 0
+    assert run(*TECHNICAL, "user", "list").exit_code == 7  # users are the admins' business
+
+
+def test_a_practitioners_search_finds_only_their_clients_unless_they_give_a_reason(
+    run: Callable[..., Any], client_number: str, session_factory: Any
+) -> None:
+    with session_factory.begin() as s:
+        mine = visible_client(s, given="Mira", family="Visser").client_number
+    assert run("care", "link", mine, "p.arts").exit_code == 0
+    found = json.loads(run(*PRACTITIONER, "--format", "json", "client", "search", "visser").stdout)
+    assert [h["client_number"] for h in found] == [mine]
+    wider = run(*PRACTITIONER, "--format", "json", "client", "search", "visser", "--reason", "x")
+    assert sorted(h["client_number"] for h in json.loads(wider.stdout)) == sorted(
+        [mine, client_number]
+    )
+    assert _events(session_factory)[-1].break_glass is True
+    everyone = json.loads(run(*TECHNICAL, "--format", "json", "client", "search", "visser").stdout)
+    assert len(everyone) == 2
+
+
+def test_users_are_managed_by_admins(run: Callable[..., Any], session_factory: Any) -> None:
+    added = run("user", "add", "j.devries", "--role", "practitioner", "--name", "Jan de Vries")
+    assert added.exit_code == 0, added.stderr
+    users = json.loads(run("--format", "json", "user", "list").stdout)
+    assert {
+        k: v
+        for k, v in next(u for u in users if u["username"] == "j.devries").items()
+        if k in ("username", "role", "active")
+    } == {"username": "j.devries", "role": "practitioner", "active": True}
+    assert run("user", "add", "j.devries", "--role", "technical").exit_code == 6
+    assert run("user", "add", "x", "--role", "boss").exit_code == 5
+    assert run("user", "add", "two words", "--role", "admin").exit_code == 5
+    assert run(*PRACTITIONER, "user", "add", "y", "--role", "admin").exit_code == 7
+    assert run("user", "disable", "tester").exit_code == 6  # yourself
+    assert run("user", "disable", "no.such").exit_code == 3
+    assert _events(session_factory)[0].action == "user.add"
+
+
+def test_care_links_are_for_practitioners_that_exist(
+    run: Callable[..., Any], client_number: str
+) -> None:
+    assert run("care", "link", client_number, "t.helpdesk").exit_code == 5
+    assert run("care", "link", client_number, "no.such").exit_code == 3
+    backwards = run("care", "link", client_number, "p.arts", "--from", "2026-12-05",
+                    "--until", "2026-12-01")  # fmt: skip
+    assert backwards.exit_code == 5
+    assert run(*PRACTITIONER, "care", "link", client_number, "p.arts").exit_code == 7
+
+
+def test_acting_on_behalf_of_a_responsible_user_is_recorded(
+    run: Callable[..., Any], client_number: str, session_factory: Any
+) -> None:
+    assert run(*TECHNICAL, "--on-behalf-of", "p.arts", "diagnose", client_number).exit_code == 0
+    event = _events(session_factory)[-1]
+    assert (event.user, event.on_behalf_of) == ("t.helpdesk", "p.arts")
+    unknown = run(*TECHNICAL, "--on-behalf-of", "no.such", "diagnose", client_number)
+    assert unknown.exit_code == 7
+
+
+def test_the_audit_report_tells_the_client_who_looked_and_why(
+    run: Callable[..., Any], client_number: str
+) -> None:
+    assert run("care", "link", client_number, "p.arts").exit_code == 0
+    run(*PRACTITIONER, "diagnose", client_number)
+    run(*TECHNICAL, "files", "list", client_number)
+    run("--as", "p.arts", "client", "search", "visser")  # a search is no event of the client
+    assert run("care", "unlink", client_number, "p.arts").exit_code == 0
+    run(*PRACTITIONER, "client", "show", client_number, "--reason", "night shift, crisis")
+    run(*PRACTITIONER, "client", "show", client_number)  # refused
+    doc = json.loads(run("--format", "json", "audit", "report", client_number).stdout)
+    lines = [(x["role"], x["data"], x["action"], x["outcome"]) for x in doc["lines"]]
+    assert ("practitioner", "the check why you see no data in the portal", "looked at",
+            "done") in lines  # fmt: skip
+    assert ("technical support", "the parts of your file (list)", "looked at", "done") in lines
+    glass = [x for x in doc["lines"] if x["break_glass"]]
+    assert len(glass) == 1 and "night shift, crisis" in glass[0]["ground"]
+    assert doc["lines"][-1]["outcome"] == "refused"
+    assert [x["when"] for x in doc["lines"]] == sorted(x["when"] for x in doc["lines"])
+    page = run("audit", "report", client_number, "--html").stdout
+    assert page.startswith("<!DOCTYPE html>") and "@page" in page and "night shift" in page
+    assert "Visser" in page and "<script" not in page
+    table = run("audit", "report", client_number).stdout
+    assert "on what ground" in table and "night shift, crisis" in table
+    assert run(*PRACTITIONER, "audit", "report", client_number).exit_code == 7
+    assert run("audit", "report", client_number, "--since", "31-02-2026").exit_code == 5
+
+
+def test_the_html_report_escapes_what_it_shows(
+    run: Callable[..., Any], session_factory: Any
+) -> None:
+    with session_factory.begin() as s:
+        number = visible_client(s, given="<script>alert(1)</script>", family="O'Neil").client_number
+    run("client", "show", number, "--reason", "<b>bold</b> & more")
+    page = run("audit", "report", number, "--html").stdout
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+    assert "<b>bold</b>" not in page
