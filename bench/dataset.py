@@ -598,8 +598,9 @@ def _profiles(conn: psycopg.Connection, params: dict[str, int]) -> int:
 
 def _users(conn: psycopg.Connection) -> int:
     conn.execute(
+        # `db init` may have made the acting user its admin already (when that is bench)
         "INSERT INTO users (username, display_name, role, active, created_at) "
-        "VALUES (%s, 'Benchmark', 'admin', true, now())",
+        "VALUES (%s, 'Benchmark', 'admin', true, now()) ON CONFLICT (username) DO NOTHING",
         (BENCH_USER,),
     )
     cur = conn.execute(

@@ -74,7 +74,7 @@ WITH new AS (
 INSERT INTO audit_events (event_id, occurred_at, "user", host, client_id, client_number,
                           action, action_code, object_type, object_id, outcome, break_glass,
                           command, prev_hash, hash)
-SELECT '01a23f5c-' || lpad(to_hex(new.id), 8, '0') || '-7000-8000-000000000000', now(),
+SELECT lpad(to_hex(new.id), 8, '0') || '-b981-7b95-850e-' || lpad(to_hex(new.id), 12, '0'), now(),
        'bench', 'host', new.client_id, new.client_id::text, 'invite.batch', 'C', 'invitation',
        new.id::text, 'ok', false, 'arkinctl --format csv invite batch batch.csv',
        encode(sha256(new.id::text::bytea), 'hex'), encode(sha256(new.email::bytea), 'hex')

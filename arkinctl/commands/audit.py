@@ -48,7 +48,9 @@ def list_(
       arkinctl audit list --user j.devries --since 2026-12-01 --format csv > audit.csv
       arkinctl audit list --action share.disable
     """
-    from arkinctl.services.audit_log import AUDIT_FIELDS, list_events
+    import sys
+
+    from arkinctl.services.audit_log import AUDIT_FIELDS, EventFilter, copy_events_csv, list_events
     from arkinctl.services.clients import resolve_client
 
     app_ = app_context(ctx)
@@ -56,15 +58,19 @@ def list_(
     tz = app_.settings.timezone
     start, end = _day_start(since, tz), _day_start(until, tz, next_day=True)
     with app_.session() as session:
-        rows = list_events(
-            session,
-            actor=app_.actor(session),
+        actor = app_.actor(session)
+        where = EventFilter(
             client=resolve_client(session, client) if client else None,
             user=user,
             since=start,
             until=end,
             action=action,
         )
+        if out.format.value == "csv":
+            sys.stdout.flush()
+            if copy_events_csv(session, sys.stdout.buffer.write, actor=actor, where=where):
+                return
+        rows = list_events(session, actor=actor, where=where)
         out.stream(rows, AUDIT_FIELDS, empty="no audit events match")
 
 

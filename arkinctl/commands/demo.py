@@ -79,3 +79,7 @@ def demo(ctx: typer.Context, fmt: FormatOption = None) -> None:
     out.line()
     # A name the demo always has (FEATURED), typed without its accent: search folds them.
     out.line("Next: arkinctl client search ozdemir · arkinctl diagnose --all · arkinctl --help")
+    out.line(
+        "Roles: --as demo.behandelaar (a practitioner: their own clients only) · "
+        "--as demo.support (technical: no clinical titles) · arkinctl user list"
+    )

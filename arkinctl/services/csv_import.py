@@ -70,7 +70,7 @@ from stdnum.nl import bsn as stdnum_bsn
 
 from arkinctl.config import Settings
 from arkinctl.db.engine import describe_db_error
-from arkinctl.db.models import Base, CareEpisode, Client, PortalAccount
+from arkinctl.db.models import Base, CareEpisode, CareRelationship, Client, PortalAccount, User
 from arkinctl.errors import InvalidInputError
 from arkinctl.services.access import staff_only
 from arkinctl.services.audit import Actor, record
@@ -97,6 +97,8 @@ CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "deceased_date": ("overlijdensdatum", "date_of_death"),
     "treated_since": ("in zorg sinds", "in_care_since"),
     "sharing": ("delen", "sharing_enabled"),
+    # arkinctl user names of the client's practitioners (space or | between several)
+    "practitioner": ("behandelaar", "behandelaars", "practitioners"),
 }
 ACCOUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "account_id": ("accountnummer", "account"),
@@ -432,6 +434,7 @@ class _ClientRow:
     sharing: bool | None  # None: absent or empty, leave alone (new clients: on)
     treated_since: date | None
     deceased_cell_empty: bool
+    practitioners: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -443,16 +446,28 @@ class _ClientCtx:
     # Episodes of clients created in this chunk, added once a flush has given them an id
     # (the models have no ORM relationships to do that ordering for us).
     new_episodes: list[tuple[Client, CareEpisode]] = field(default_factory=list)
+    practitioner_ids: dict[str, int] = field(default_factory=dict)  # user name → id
+    # Care relationships to make once the chunk's new clients have ids.
+    care_links: list[tuple[Client, int]] = field(default_factory=list)
+    today: date | None = None
 
 
 def _finish_clients(session: Session, ctx: _ClientCtx) -> None:
-    if not ctx.new_episodes:
+    if not ctx.new_episodes and not ctx.care_links:
         return
     session.flush()  # one batch of INSERTs for the chunk's new clients
     for client, episode in ctx.new_episodes:
         episode.client_id = client.id
         session.add(episode)
     ctx.new_episodes.clear()
+    if ctx.care_links:
+        from arkinctl.services.access import has_relationship
+
+        today = ctx.today or datetime.now(UTC).date()
+        for client, user_id in ctx.care_links:
+            if not has_relationship(session, user_id, client.id, today):
+                session.add(CareRelationship(client_id=client.id, user_id=user_id))
+        ctx.care_links.clear()
 
 
 def _client_keys(values: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -507,7 +522,8 @@ def _parse_client(
             fields["deceased"] = True
     sharing = _switch(table, values, "sharing") if _given(values, "sharing") else None
     treated = _date(table, values, "treated_since") if _given(values, "treated_since") else None
-    return _ClientRow(line, number, fields, sharing, treated, deceased_cell_empty)
+    names = (values.get("practitioner") or "").replace("|", " ").split()
+    return _ClientRow(line, number, fields, sharing, treated, deceased_cell_empty, names)
 
 
 def _prefetch_clients(session: Session, rows: list[_ClientRow]) -> _ClientCtx:
@@ -533,11 +549,22 @@ def _prefetch_clients(session: Session, rows: list[_ClientRow]) -> _ClientCtx:
         for bsn, number in holders:
             if bsn is not None:
                 bsn_owners.setdefault(bsn, set()).add(number)
+    names = sorted({n for r in rows for n in r.practitioners})
+    practitioners = (
+        session.execute(
+            select(User.username, User.id).where(
+                User.username.in_(names), User.role == "practitioner"
+            )
+        ).all()
+        if names
+        else []
+    )
     return _ClientCtx(
         clients={c.client_number: c for c in clients},
         episodes={e.source_id: e for e in episodes},
         taken_source_ids={s for s in taken if s is not None},
         bsn_owners=bsn_owners,
+        practitioner_ids={name: user_id for name, user_id in practitioners},
     )
 
 
@@ -638,6 +665,15 @@ def _apply_client(
             outcome.counts.append(("updated", "care_episode"))
         else:
             outcome.counts.append(("unchanged", "care_episode"))
+    for name in row.practitioners:
+        user_id = ctx.practitioner_ids.get(name)
+        if user_id is None:
+            outcome.warnings.append(
+                f"{name!r} is no arkinctl practitioner: no care relationship made "
+                "(`arkinctl user add NAME --role practitioner`, then import again)"
+            )
+        else:
+            ctx.care_links.append((client, user_id))
     return outcome
 
 

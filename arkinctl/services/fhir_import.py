@@ -577,6 +577,8 @@ class _Importer:
         self.bad_bsn = 0
         self.linked: set[frozenset[str]] = set()  # Patient pairs already warned about
         self.number_limit: int = getattr(Client.__table__.c.client_number.type, "length", 64)
+        # (client id, practitioner keys) from Encounter.participant / EpisodeOfCare.careManager
+        self.care: list[tuple[int, list[str]]] = []
 
     # --- mapping (no writes), then batched writes
 
@@ -885,6 +887,8 @@ class _Importer:
         client = self._subject(item, subject_field, what=item.type)
         period = _d(item.resource.get("period"))
         warnings: list[Problem] = []
+        if keys := _practitioner_keys(item.resource):
+            self.care.append((client.id, keys))
         values = {
             "client_id": client.id,
             "kind": kind,
@@ -990,6 +994,27 @@ class _Importer:
             self.clients[key] = cached
         return cached if isinstance(cached, _ClientRef) else None
 
+    def link_practitioners(self, today: date) -> None:
+        """Care relationships for the practitioners the episodes name, where one of their
+        keys (an identifier value, or the resource id) is an arkinctl practitioner's user
+        name; the others are counted in a note."""
+        from arkinctl.services.access import link_many
+
+        pairs = [(cid, key) for cid, keys in self.care for key in keys]
+        if not pairs:
+            return
+        made, unknown = link_many(self.session, pairs, today=today)
+        matched = {cid for cid, key in pairs if key not in unknown}
+        if made:
+            self.summary.created["care_relationship"] += made
+        left = {cid for cid, _ in pairs} - matched
+        if left:
+            self.summary.notes.append(
+                f"{len(left)} client(s) have practitioners in their encounters or episodes "
+                "who are no arkinctl practitioner (user name = an identifier value or the "
+                "resource id): no care relationship made for them"
+            )
+
     def finish_notes(self) -> None:
         if self.bad_bsn:
             self.summary.notes.append(
@@ -998,6 +1023,25 @@ class _Importer:
 
 
 # --- mapping helpers --------------------------------------------------------------------
+
+
+def _practitioner_keys(resource: Mapping[str, Any]) -> list[str]:
+    """What may name an episode's practitioners as arkinctl users: for each reference to a
+    Practitioner or PractitionerRole, its identifier value (`Practitioner?identifier=
+    system|value`, or an `identifier` element) or its resource id."""
+    refs = [_d(p).get("individual") for p in _l(resource.get("participant"))]
+    refs += [resource.get("careManager")]
+    keys: list[str] = []
+    for ref in refs:
+        ref = _d(ref)
+        target = _s(ref.get("reference")) or ""
+        if target.startswith(("Practitioner/", "PractitionerRole/")):
+            keys.append(target.split("/", 1)[1])
+        elif target.startswith(("Practitioner?", "PractitionerRole?")) and "|" in target:
+            keys.append(target.rsplit("|", 1)[1])
+        if value := _s(_d(ref.get("identifier")).get("value")):
+            keys.append(value)
+    return [k for k in dict.fromkeys(keys) if k and len(k) <= 64]
 
 
 def _ext_value(element: Mapping[str, Any], url: str) -> str | None:
@@ -1206,7 +1250,7 @@ def import_fhir(
             elif item.type != "Patient":
                 summary.skipped[item.type] += 1
     importer.flush()
-
+    importer.link_practitioners(datetime.now(settings.timezone).date())
     importer.finish_notes()
     record(
         session,

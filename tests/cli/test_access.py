@@ -237,3 +237,86 @@ def test_the_html_report_escapes_what_it_shows(
     page = run("audit", "report", number, "--html").stdout
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "<b>bold</b>" not in page
+
+
+def test_import_clients_links_the_practitioners_it_names(
+    run: Callable[..., Any], tmp_path: Any, session_factory: Any
+) -> None:
+    data = tmp_path / "clients.csv"
+    data.write_text(
+        "cliëntnummer;achternaam;in zorg sinds;behandelaar\n"
+        "7700001;Visser;01-02-2024;p.arts\n"
+        "7700002;Smit;01-02-2024;nobody.known|t.helpdesk\n"
+        "7700003;Bakker;01-02-2024;\n"
+    )
+    result = run("--format", "json", "import", "clients", str(data))
+    assert result.exit_code == 0, result.stderr
+    warnings = json.dumps(json.loads(result.stdout))
+    assert "'nobody.known' is no arkinctl practitioner" in warnings
+    assert "'t.helpdesk' is no arkinctl practitioner" in warnings  # technical: none needed
+    assert run(*PRACTITIONER, "diagnose", "7700001").exit_code in (0, 20)
+    assert run(*PRACTITIONER, "diagnose", "7700002").exit_code == 7
+    again = run("import", "clients", str(data))  # a re-import makes no second relationship
+    assert again.exit_code == 0
+    listed = json.loads(run("--format", "json", "care", "list", "7700001").stdout)
+    assert [(r["username"], r["current"]) for r in listed] == [("p.arts", True)]
+
+
+def test_import_fhir_links_practitioners_named_in_encounters_and_episodes(
+    run: Callable[..., Any], tmp_path: Any
+) -> None:
+    def patient(pid: str, number: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Patient",
+            "id": pid,
+            "identifier": [{"system": "urn:arkinctl:client-number", "value": number}],
+            "name": [{"family": "Fhirsma", "given": ["Femke"]}],
+            "birthDate": "1980-05-06",
+        }
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:p1", "resource": patient("p1", "7800001")},
+            {"fullUrl": "urn:uuid:p2", "resource": patient("p2", "7800002")},
+            {
+                "resource": {
+                    "resourceType": "Encounter",
+                    "id": "e1",
+                    "status": "finished",
+                    "subject": {"reference": "urn:uuid:p1"},
+                    "period": {"start": "2024-03-01"},
+                    "participant": [
+                        {"individual": {"reference": "Practitioner?identifier=urn:x|p.arts"}}
+                    ],
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "EpisodeOfCare",
+                    "id": "c2",
+                    "status": "active",
+                    "patient": {"reference": "urn:uuid:p2"},
+                    "period": {"start": "2024-03-01"},
+                    "careManager": {"reference": "Practitioner/somebody-else"},
+                }
+            },
+        ],
+    }
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    result = run("--format", "json", "import", "fhir", str(path))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["created"].get("care_relationship") == 1
+    assert any("no arkinctl practitioner" in n for n in summary["notes"])
+    numbers = {
+        h["client_number"]
+        for h in json.loads(run("--format", "json", "client", "search", "fhirsma").stdout)
+    }
+    linked = [n for n in numbers if json.loads(run("-f", "json", "care", "list", n).stdout)]
+    assert len(linked) == 1
+    assert run(*PRACTITIONER, "diagnose", linked[0]).exit_code in (0, 20)
+    again = json.loads(run("--format", "json", "import", "fhir", str(path)).stdout)
+    assert "care_relationship" not in again["created"]  # running it twice changes nothing

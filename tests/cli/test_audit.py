@@ -120,3 +120,49 @@ def test_verify_finds_removed_newest_events(
         _tamper(s, "DELETE FROM audit_events")
     emptied = json.loads(run("--format", "json", "audit", "verify").stdout)
     assert (emptied["ok"], emptied["problem"], emptied["checked"]) == (False, "truncated", 0)
+
+
+def test_csv_written_by_the_database_is_the_same_as_row_by_row(
+    run: Callable[..., Any], numbers: list[str], session_factory: Any, monkeypatch: Any
+) -> None:
+    """On PostgreSQL `audit list --format csv` is a COPY; it must match the writer that
+    SQLite (and JSON) use, byte for byte, also for awkward values."""
+    from datetime import UTC, datetime
+
+    from arkinctl.services import audit_log
+    from arkinctl.services.audit import Actor, event_values, lock_chain, record_many
+
+    awkward = [
+        'comma, "quote" and\nnewline',
+        "",
+        None,
+        "trailing space ",
+        "ünïcödé — dash",
+    ]
+    with session_factory.begin() as s:
+        lock_chain(s)
+        events = []
+        for i, purpose in enumerate(awkward):
+            who = Actor(username="tester", role="admin", host="h,1", command="c", purpose=purpose)
+            at = datetime(2026, 12, 4, 10, 0, i, 0 if i % 2 else 123456, tzinfo=UTC)
+            events.append(event_values(who, action="client.show", action_code="R",
+                                       occurred_at=at, break_glass=bool(i % 2)))  # fmt: skip
+        record_many(s, events)
+    run("client", "show", numbers[0])
+    by_database = run("--format", "csv", "audit", "list").stdout
+    import arkinctl.commands.audit  # noqa: F401  (the command imports it lazily)
+
+    monkeypatch.setattr(audit_log, "copy_events_csv", lambda *a, **k: False)
+    by_row = run("--format", "csv", "audit", "list").stdout
+    # each listing adds its own event at the end: compare all rows before those
+    head, *rows = by_database.splitlines(keepends=True)
+    assert by_row.startswith(head)
+    expected = by_row[: len(by_database) - len(rows[-1])]
+    assert by_database[: len(expected)] == expected
+    assert "2026-12-04T10:00:01+00:00" in by_database  # no .000000
+    assert "2026-12-04T10:00:00.123456+00:00" in by_database
+    for option in (("--client", numbers[0]), ("--user", "tester"), ("--action", "client.show"),
+                   ("--since", "2001-01-01"), ("--until", "2100-01-01")):  # fmt: skip
+        filtered = run("--format", "csv", "audit", "list", *option)
+        assert filtered.exit_code == 0, (option, filtered.stderr)
+        assert "client.show" in filtered.stdout and filtered.stdout.startswith("id,event_id,")
