@@ -42,7 +42,8 @@ import sys
 import psycopg
 with psycopg.connect(sys.argv[1]) as conn:
     with conn.cursor().copy(
-        "COPY (SELECT {COLUMNS} FROM audit_events ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)"
+        '''COPY (SELECT {COLUMNS} FROM audit_events ORDER BY id)
+           TO STDOUT WITH (FORMAT csv, HEADER)'''
     ) as copy:
         out = sys.stdout.buffer
         for block in copy:
