@@ -280,26 +280,48 @@ _VALUE_OPTIONS = frozenset({"--db", "--as", "--on-behalf-of", "--format", "-f"})
 _loaded: dict[str, typer.Typer] = {}
 
 
-def register(names: Collection[str] | None = None) -> typer.Typer:
-    """Add the named commands (all when None) to the root app, in `--help` order."""
+def register(names: Collection[str] | None = None, *, shallow: bool = False) -> typer.Typer:
+    """Add the named commands (all when None) to the root app, in `--help` order.
+
+    `shallow`: each group as its name and help text only, which is all the root `--help`
+    lists; building every subcommand's parameters would double its time."""
     from importlib import import_module
 
     wanted = [c for c in _COMMANDS if names is None or c[0] in names]
-    if all(name in _loaded for name, _, _ in wanted):
+    if all(name in _loaded for name, _, _ in wanted) and not shallow:
         return _root
-    for name, module_name, _ in wanted:
+    for name, module_name, is_group in wanted:
         if name not in _loaded:
-            _loaded[name] = import_module(f"arkinctl.commands.{module_name}").app
+            module_app: typer.Typer = import_module(f"arkinctl.commands.{module_name}").app
+            if shallow and is_group:
+                module_app = typer.Typer(help=module_app.info.help, rich_markup_mode=None)
+            else:
+                _loaded[name] = module_app
+                continue
+            _stubs[name] = module_app
     _root.registered_groups.clear()
     _root.registered_commands.clear()
     for name, _, is_group in _COMMANDS:
-        if name not in _loaded:
+        group = _loaded.get(name) or _stubs.get(name)
+        if group is None:
             continue
         if is_group:
-            _root.add_typer(_loaded[name], name=name)
+            _root.add_typer(group, name=name)
         else:
-            _root.registered_commands.extend(_loaded[name].registered_commands)
+            _root.registered_commands.extend(group.registered_commands)
     return _root
+
+
+_stubs: dict[str, typer.Typer] = {}
+
+
+def _root_help(args: list[str]) -> bool:
+    """Only the root's help is asked for: `arkinctl`, `arkinctl --help`, `arkinctl -h`."""
+    return (
+        _command_named(args) is None
+        and (not args or any(a in ("-h", "--help") for a in args))
+        and not any(key.startswith("_ARKINCTL_COMPLETE") for key in __import__("os").environ)
+    )
 
 
 def _command_named(args: list[str]) -> str | None:
@@ -332,7 +354,7 @@ def __getattr__(name: str) -> typer.Typer:
 
 def main() -> None:
     command = _command_named(sys.argv[1:])
-    register(None if command is None else {command})
+    register(None if command is None else {command}, shallow=_root_help(sys.argv[1:]))
     try:
         _root()
     except SystemExit as exc:

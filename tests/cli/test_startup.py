@@ -99,3 +99,24 @@ def test_exit_status_output_and_committed_data_survive_the_fast_exit(tmp_path: P
     listed = _run("--db", str(db), "--format", "csv", "client", "search", "e", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.count("\n") == demo_clients(db) + 1  # header and every row
+
+
+def test_the_root_help_lists_what_the_full_app_lists(tmp_path: Path) -> None:
+    """`arkinctl --help` builds each group as its name and help only; it must read the same."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from arkinctl.cli import app
+
+    def commands(text: str) -> list[str]:
+        listed = text.split("Commands:", 1)[1]
+        return re.findall(r"^  ([a-z]+)\s+(\S.{0,30})", listed, flags=re.MULTILINE)
+
+    quick = _run("--help", cwd=tmp_path)
+    assert quick.returncode == 0
+    full = CliRunner().invoke(app, ["--help"], terminal_width=200).stdout
+    assert commands(quick.stdout) == commands(full)
+    assert len(commands(full)) == 15
+    # a group's own help still has its subcommands
+    assert "link" in _run("care", "--help", cwd=tmp_path).stdout
