@@ -6,7 +6,7 @@ client can be sent. Every value is escaped.
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
 
 from arkinctl.services.audit_report import ClientReport
@@ -25,10 +25,16 @@ p.note { margin-top: 12pt; color: #444; font-size: 9pt; }
 """
 
 
-def render(report: ClientReport, tz: tzinfo) -> str:
-    period = " – ".join(
-        d.astimezone(tz).strftime("%d-%m-%Y") if d else "…" for d in (report.since, report.until)
-    )
+def render(report: ClientReport, tz: tzinfo, *, issued: datetime | None = None) -> str:
+    since = report.since.astimezone(tz).strftime("%d-%m-%Y") if report.since else None
+    # `until` is the first moment after the period: its last day is the day before
+    last = (report.until - timedelta(microseconds=1)) if report.until else None
+    until = last.astimezone(tz).strftime("%d-%m-%Y") if last else None
+    if since or until:
+        period = f"{since or 'the beginning'} to {until or 'today'}"
+    else:
+        period = "everything recorded"
+    issued = (issued or datetime.now(UTC)).astimezone(tz)
     glass = ' class="glass"'
     rows = "\n".join(
         "<tr>"
@@ -47,8 +53,9 @@ def render(report: ClientReport, tz: tzinfo) -> str:
 <style>{_STYLE}</style></head>
 <body>
 <h1>Who looked at your data</h1>
-<p class="meta">Client {escape(report.client_number)}, {escape(report.name)} · period {period}
-· {len(report.lines)} event(s)</p>
+<p class="meta">Client {escape(report.client_number)}, {escape(report.name)} · period: {period}
+· {len(report.lines)} event(s) · made on {issued:%d-%m-%Y %H:%M} · times are local time
+({escape(str(tz))})</p>
 <table>
 <thead><tr><th>When</th><th>Who</th><th>Role</th><th>What data</th><th>What was done</th>
 <th>On what ground</th><th>Result</th></tr></thead>

@@ -186,8 +186,9 @@ _root = typer.Typer(
         "  arkinctl diagnose 9100023\n"
         "  arkinctl --format json diagnose jan.jansen@example.nl\n"
         "  arkinctl --db postgresql://arkin@db/arkin import fhir export/\n\n"
-        "Exit codes: 0 ok, 3 not found, 4 ambiguous, 5 invalid input, 8 database down, "
-        "9 schema out of date, 10 some rows rejected, 20 diagnosis found a cause (see README)."
+        "Exit codes: 0 ok, 2 usage, 3 not found, 4 ambiguous, 5 invalid input, 6 conflict, "
+        "7 access denied, 8 database down, 9 schema out of date, 10 some rows failed, "
+        "20 diagnosis found a cause, 21 audit trail not intact (see README)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,

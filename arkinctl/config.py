@@ -205,7 +205,7 @@ def load_settings(*, database_url: str | None = None, user: str | None = None) -
         url, is_default = "sqlite:///" + str(default_database_path()), True
         sources["database"] = "default"
 
-    acting = user or values.get("ARKINCTL_USER") or _login_name()
+    acting = user or values.get("ARKINCTL_USER") or login_name()
 
     cutoff = DEFAULT_CUTOFF
     if values.get("ARKINCTL_CUTOFF_DATE"):
@@ -312,7 +312,7 @@ def _portal_url(value: str | None) -> str | None:
     return value
 
 
-def _login_name() -> str:
+def login_name() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):

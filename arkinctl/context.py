@@ -31,6 +31,9 @@ class AppContext:
     verbose: bool = False
     argv: list[str] = field(default_factory=lambda: list(sys.argv[1:]))
     command_path: str = "arkinctl"
+    # The names of the options given on the command line (never their values), from Click's
+    # parsed context: set by `commands.common.app_context`.
+    option_names: list[str] = field(default_factory=list)
     _settings: Settings | None = None
     _engine: Engine | None = None
     _factory: Any = None
@@ -54,6 +57,8 @@ class AppContext:
 
             url = self.settings.database_url
             create = create or self.settings.database_is_default
+            if create:
+                self.check_user_name()  # before a database is made that it could not use
             self._engine = make_engine(url, create=create)
             # The script leaves with os._exit (see cli._exit): close the connections first.
             import atexit
@@ -66,14 +71,28 @@ class AppContext:
                 self.bootstrap_admin()
         return self._engine
 
+    def check_user_name(self) -> None:
+        from arkinctl.services.access import acting_user_name
+
+        acting_user_name(self.settings.user)
+
     def bootstrap_admin(self) -> None:
         """Whoever creates a database administers it: in a database without users, the
-        acting user becomes its first admin (said on stderr)."""
+        acting user becomes its first admin (said on stderr, and the first audit event)."""
         from arkinctl.db.engine import unit_of_work
         from arkinctl.services.access import bootstrap_admin
+        from arkinctl.services.audit import record
 
         with unit_of_work(self.session_factory()) as session:
             if bootstrap_admin(session, self.settings.user):
+                record(
+                    session,
+                    self.actor(session),
+                    action="user.bootstrap",
+                    action_code="C",
+                    object_type="user",
+                    object_id=self.settings.user,
+                )
                 sys.stderr.write(
                     f"{self.settings.user} is this database's first arkinctl user, an admin "
                     "(add others with `arkinctl user add`)\n"
@@ -105,7 +124,6 @@ class AppContext:
             yield session
 
     def actor(self, session: Session, *, purpose: str | None = None) -> Actor:
-        import socket
         from datetime import datetime
 
         from arkinctl.services.audit import make_actor
@@ -113,8 +131,8 @@ class AppContext:
         return make_actor(
             session,
             username=self.settings.user,
-            host=socket.gethostname(),
-            command=redacted_command(self.command_path, self.argv),
+            host=workstation(),
+            command=redacted_command(self.command_path, self.option_names),
             purpose=purpose,
             on_behalf_of=self.on_behalf_of,
             today=datetime.now(self.settings.timezone).date(),
@@ -128,7 +146,6 @@ class AppContext:
         """
         if self._engine is None or self._factory is None:
             return
-        import socket
 
         from sqlalchemy import select
 
@@ -152,8 +169,8 @@ class AppContext:
                     session,
                     unchecked_actor(
                         username,
-                        host=socket.gethostname(),
-                        command=redacted_command(self.command_path, self.argv),
+                        host=workstation(),
+                        command=redacted_command(self.command_path, self.option_names),
                         role=role,
                     ),
                     action=action[:40],
@@ -165,11 +182,20 @@ class AppContext:
             pass
 
 
-def redacted_command(command_path: str, argv: list[str]) -> str:
-    """The command for the audit trail: its words and the option names, never their values.
+def workstation() -> str:
+    """Where a command ran, for the audit trail: the operating-system account and the host
+    (`--as` names the arkinctl user; this says who really ran it, and where)."""
+    import socket
 
-    Arguments and option values can be a BSN, an e-mail address or a name.
-    """
-    options = argv[: argv.index("--")] if "--" in argv else argv  # after `--`: arguments
-    flags = [t.split("=", 1)[0] for t in options if t.startswith("-") and t != "-"]
-    return " ".join([command_path, *flags])[:500]
+    from arkinctl.config import login_name
+
+    return f"{login_name()}@{socket.gethostname()}"[:200]
+
+
+def redacted_command(command_path: str, option_names: list[str]) -> str:
+    """The command for the audit trail: its words and the names of the options given,
+    never a value (arguments and option values can be a BSN, an e-mail address or a name).
+
+    The names come from what Click parsed, not from the raw command line, where `-dText`
+    or a value that starts with `-` would look like an option."""
+    return " ".join([command_path, *option_names])[:500]

@@ -43,7 +43,13 @@ def link(
         view = link_practitioner(
             session, app_.actor(session), ref, username, valid_from=start, valid_until=end
         )
-    _show(app_, fmt, asdict(view), f"{view.username} treats {view.client_number}.")
+    message = (
+        f"{view.username} treats {view.client_number}."
+        if view.current
+        else f"{view.username} has a care relationship with {view.client_number}, but not "
+        "today (see its --from and --until)."
+    )
+    _show(app_, fmt, asdict(view), message)
 
 
 @app.command("unlink")

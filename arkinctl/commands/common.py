@@ -58,7 +58,26 @@ def app_context(ctx: typer.Context) -> "AppContext":
         app = AppContext()
         ctx.obj = app
     app.command_path = ctx.command_path
+    app.option_names = given_options(ctx)
     return app
+
+
+def given_options(ctx: typer.Context) -> list[str]:
+    """The long names of the options the command line gave, root options first."""
+    chain = []
+    while ctx is not None:
+        chain.append(ctx)
+        ctx = ctx.parent  # type: ignore[assignment]
+    names = []
+    for c in reversed(chain):
+        for param in c.command.params:
+            if param.param_type_name != "option" or param.name is None:
+                continue
+            source = c.get_parameter_source(param.name)
+            if getattr(source, "name", None) == "COMMANDLINE":
+                longest = max(param.opts, key=len)
+                names.append(longest)
+    return names
 
 
 def read_source(source: str) -> tuple[str, bytes]:

@@ -30,6 +30,7 @@ def init(ctx: typer.Context, fmt: FormatOption = None) -> None:
     from arkinctl.services.schema import init_schema
 
     app_ = app_context(ctx)
+    app_.check_user_name()  # the first admin's name, checked before anything is created
     message = init_schema(app_.engine(check_schema=False, create=True))
     app_.bootstrap_admin()
     _report(app_, message, fmt)
@@ -46,6 +47,7 @@ def upgrade(ctx: typer.Context, fmt: FormatOption = None) -> None:
     from arkinctl.services.schema import upgrade_schema
 
     app_ = app_context(ctx)
+    app_.check_user_name()
     message = upgrade_schema(app_.engine(check_schema=False, create=False))
     app_.bootstrap_admin()  # a database from before users existed gets its first admin
     _report(app_, message, fmt)

@@ -9,6 +9,7 @@ from arkinctl.commands.common import (
     ClientFilterOption,
     FormatOption,
     LimitOption,
+    ReasonOption,
     RefArgument,
     app_context,
     command_group,
@@ -56,6 +57,7 @@ def send(
     ] = None,
     resend: ResendOption = False,
     force: ForceOption = False,
+    reason: ReasonOption = None,
     fmt: FormatOption = None,
 ) -> None:
     """Invite a client to the portal: the invitation and its e-mail are queued together.
@@ -78,7 +80,7 @@ def send(
         raise InvalidInputError("--email is empty", hint="leave it out to use the record's address")
     app_ = app_context(ctx)
     with app_.session() as session:
-        actor = app_.actor(session)
+        actor = app_.actor(session, purpose=reason)
         outcome = send_invitation(
             session,
             find_client(session, ref, actor=actor),
@@ -137,7 +139,9 @@ def withdraw(
 
     app_ = app_context(ctx)
     with app_.session() as session:
-        actor = app_.actor(session)
+        # the withdrawal's reason is also why a practitioner outside a care relationship
+        # acts (break the glass, flagged)
+        actor = app_.actor(session, purpose=reason)
         client = find_client(session, ref, actor=actor)
         number = client.client_number
         withdrawn = withdraw_invitation(session, client, reason=reason, actor=actor, now=utc_now())

@@ -46,16 +46,18 @@ def deliver(
       arkinctl outbox deliver --limit 20 --format json
     """
     from arkinctl.errors import ExitCode
+    from arkinctl.services.access import staff_only
     from arkinctl.services.delivery import DELIVERY_FIELDS, check_settings
     from arkinctl.services.delivery import deliver as deliver_due
 
     app_ = app_context(ctx)
     mail = app_.settings.mail
-    check_settings(mail)  # before the database is touched
     out = app_.output(fmt)
     factory = app_.session_factory()
     with app_.session() as session:
         actor = app_.actor(session)
+    staff_only(actor, "delivering e-mail")  # who may, before what the settings lack
+    check_settings(mail)
     run = deliver_due(
         factory,
         mail,

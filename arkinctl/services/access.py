@@ -10,11 +10,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import ParamSpec, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from arkinctl.db.models import CareRelationship, Client, User
@@ -22,6 +25,29 @@ from arkinctl.errors import AccessDeniedError, ConflictError, InvalidInputError,
 from arkinctl.services.audit import Actor
 
 PRACTITIONER, TECHNICAL, ADMIN = "practitioner", "technical", "admin"
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def checked_first(rows: Callable[_P, Iterator[_T]]) -> Callable[_P, Iterator[_T]]:
+    """Run a generator of rows up to its first row when it is called: its checks (a role,
+    a reference) and its audit event then happen, or fail, before anything is printed,
+    not after a listing's first bracket or header."""
+
+    @functools.wraps(rows)
+    def primed(*args: _P.args, **kwargs: _P.kwargs) -> Iterator[_T]:
+        it = rows(*args, **kwargs)
+        try:
+            first = next(it)
+        except StopIteration:
+            return iter(())
+        return itertools.chain([first], it)
+
+    return primed
+
+
 ROLES = (PRACTITIONER, TECHNICAL, ADMIN)
 MAX_USERNAME = 64
 
@@ -41,10 +67,7 @@ def _view(user: User) -> UserView:
 
 def acting_user(session: Session, username: str) -> User:
     """The user an invocation acts as; AccessDeniedError for an unknown or disabled one."""
-    if not username.strip() or len(username) > MAX_USERNAME:
-        raise InvalidInputError(
-            f"the acting user name must be 1 to {MAX_USERNAME} characters", hint="check --as"
-        )
+    acting_user_name(username)
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None:
         raise AccessDeniedError(
@@ -68,12 +91,22 @@ def authorize_client(session: Session, actor: Actor, client: Client, *, today: d
         actor.break_glass.add(client.id)
         return
     error = AccessDeniedError(
-        f"you have no current care relationship with client {client.client_number}",
+        "you have no current care relationship with this client",
         hint="give --reason to open the file anyway (break the glass: it is flagged in the "
         "audit trail), or ask an admin for `arkinctl care link`",
     )
     error.client_number = client.client_number
     raise error
+
+
+def acting_user_name(username: str) -> str:
+    try:
+        return check_username(username)
+    except InvalidInputError:
+        raise InvalidInputError(
+            f"the acting user name must be 1 to {MAX_USERNAME} visible characters without spaces",
+            hint="give one with --as or ARKINCTL_USER",
+        ) from None
 
 
 def require_role(role: str | None, *allowed: str, what: str) -> None:
@@ -92,12 +125,33 @@ def staff_only(actor: Actor, what: str) -> None:
 
 
 def check_username(username: str) -> str:
+    """1 to 64 visible characters: no spaces, control or invisible (format) characters."""
+    import unicodedata
+
     name = username.strip()
-    if not name or len(name) > MAX_USERNAME or any(c.isspace() for c in name):
+    if (
+        not name
+        or len(name) > MAX_USERNAME
+        or any(c.isspace() or unicodedata.category(c)[0] in "CZ" for c in name)
+    ):
         raise InvalidInputError(
-            f"a user name is 1 to {MAX_USERNAME} characters without spaces",
+            f"a user name is 1 to {MAX_USERNAME} visible characters without spaces",
             hint="e.g. j.jansen",
         )
+    return name
+
+
+MAX_DISPLAY_NAME = 200
+
+
+def check_display_name(name: str | None) -> str | None:
+    from arkinctl.services.sensitive_text import is_one_line
+
+    name = (name or "").strip()
+    if not name:
+        return None
+    if len(name) > MAX_DISPLAY_NAME or not is_one_line(name):
+        raise InvalidInputError(f"--name is one line of at most {MAX_DISPLAY_NAME} characters")
     return name
 
 
@@ -112,9 +166,15 @@ def create_user(
 ) -> UserView:
     name = check_username(username)
     check_role(role)
-    if session.scalars(select(User.id).where(User.username == name)).first() is not None:
-        raise ConflictError(f"the user {name!r} exists already", hint="see `arkinctl user list`")
-    user = User(username=name, role=role, display_name=(display_name or "").strip() or None)
+    same = session.scalars(
+        select(User.username).where(func.lower(User.username) == name.lower())
+    ).first()
+    if same is not None:
+        raise ConflictError(
+            f"the user {same!r} exists already (user names differ in more than case)",
+            hint="see `arkinctl user list`",
+        )
+    user = User(username=name, role=role, display_name=check_display_name(display_name))
     session.add(user)
     session.flush()
     return _view(user)
@@ -130,12 +190,18 @@ def bootstrap_admin(session: Session, username: str) -> bool:
 
 
 def set_user_active(session: Session, username: str, *, active: bool, by: str) -> UserView:
+    # Lock every admin row first: two admins disabling each other at once must not both
+    # succeed (the second sees the first's change, and is the last admin then).
+    session.scalars(select(User.id).where(User.role == ADMIN).with_for_update()).all()
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None:
         raise NotFoundError(f"no user {username!r}", hint="see `arkinctl user list`")
     if not active and user.username == by:
         raise ConflictError("you cannot disable yourself", hint="ask another admin")
-    if not active and user.role == ADMIN and user.active and _active_admins(session) == 1:
+    acting = session.scalars(select(User).where(User.username == by)).first()
+    if acting is not None and not acting.active:
+        raise AccessDeniedError(f"the arkinctl user {by!r} is disabled", hint="ask an admin")
+    if not active and user.role == ADMIN and user.active and _active_admins(session) <= 1:
         raise ConflictError(
             "this is the last active admin; nobody could manage users after this",
             hint="make another admin first",
@@ -146,6 +212,7 @@ def set_user_active(session: Session, username: str, *, active: bool, by: str) -
 
 
 def _active_admins(session: Session) -> int:
+    session.expire_all()  # what the lock waited for: the rows as now committed
     return len(session.scalars(select(User.id).where(User.role == ADMIN, User.active)).all())
 
 
@@ -255,25 +322,43 @@ def _relationship(r: CareRelationship, number: str, username: str, today: date) 
     return RelationshipView(number, username, r.valid_from, r.valid_until, current)
 
 
+def any_relationship(session: Session, user_id: int, client_id: int) -> bool:
+    """Whether there is a relationship row at all, current, ended or still to come."""
+    found = session.scalars(
+        select(CareRelationship.id).where(
+            CareRelationship.user_id == user_id, CareRelationship.client_id == client_id
+        )
+    ).first()
+    return found is not None
+
+
 def link_many(
-    session: Session, pairs: Iterable[tuple[int, str]], *, today: date
+    session: Session, links: Iterable[tuple[int, str, date | None, date | None]]
 ) -> tuple[int, list[str]]:
-    """Care relationships from an import: (client id, practitioner user name) pairs. Returns
-    how many were new, and the names that are no practitioner user (left for a person)."""
-    pairs = list(pairs)
-    names = {name for _, name in pairs}
+    """Care relationships from an import: (client id, practitioner user name, from, until).
+    A pair that has a relationship already is left as it is: an import never reopens one
+    an admin ended or moved. Returns how many were made, and the names that are no
+    practitioner user (left for a person)."""
+    links = list(links)
+    names = {name for _, name, _, _ in links}
     users = {
         u.username: u
         for u in session.scalars(select(User).where(User.username.in_(sorted(names))))
         if u.role == PRACTITIONER
     }
     made = 0
-    for client_id, name in pairs:
+    for client_id, name, valid_from, valid_until in links:
         user = users.get(name)
-        if user is None:
+        if user is None or any_relationship(session, user.id, client_id):
             continue
-        if not has_relationship(session, user.id, client_id, today):
-            session.add(CareRelationship(client_id=client_id, user_id=user.id))
-            made += 1
-    session.flush()
+        session.add(
+            CareRelationship(
+                client_id=client_id,
+                user_id=user.id,
+                valid_from=valid_from,
+                valid_until=valid_until,
+            )
+        )
+        session.flush()
+        made += 1
     return made, sorted(names - set(users))

@@ -62,10 +62,8 @@ def make_actor(
         raise InvalidInputError(
             f"the acting user name must be 1 to {MAX_USERNAME} characters", hint="check --as"
         )
-    if purpose is not None and len(purpose) > MAX_PURPOSE:
-        raise InvalidInputError(
-            f"--reason is longer than {MAX_PURPOSE} characters", hint="say it shorter"
-        )
+    if purpose is not None:
+        purpose = check_reason(purpose)
     user_id, role = known or _checked(acting_user(session, username))
     if on_behalf_of is not None and on_behalf_of != username:
         acting_user(session, on_behalf_of)  # the responsible user must exist too
@@ -83,6 +81,21 @@ def make_actor(
     )
 
 
+def check_reason(purpose: str) -> str:
+    """A reason kept in the trail for good: said in words, not blank, no BSN in it."""
+    from arkinctl.services.sensitive_text import check_free_text
+
+    purpose = purpose.strip()
+    if not purpose:
+        raise InvalidInputError("--reason is empty", hint="say why, in a few words")
+    if len(purpose) > MAX_PURPOSE:
+        raise InvalidInputError(
+            f"--reason is longer than {MAX_PURPOSE} characters", hint="say it shorter"
+        )
+    check_free_text(purpose, what="--reason", birth_dates=())
+    return purpose
+
+
 def _checked(user: User) -> tuple[int, str]:
     return user.id, user.role
 
@@ -90,8 +103,12 @@ def _checked(user: User) -> tuple[int, str]:
 def unchecked_actor(
     username: str, *, host: str | None, command: str | None, role: str | None = None
 ) -> Actor:
-    """For recording a refused attempt by someone who may not be a user at all."""
-    return Actor(username=username[:MAX_USERNAME], role=role, host=host, command=command)
+    """For recording a refused attempt by someone who may not be a user at all: their
+    name as given, with control and invisible characters shown as `?`."""
+    import unicodedata
+
+    shown = "".join("?" if unicodedata.category(ch)[0] == "C" else ch for ch in username)
+    return Actor(username=shown[:MAX_USERNAME] or "?", role=role, host=host, command=command)
 
 
 def event_hash(prev_hash: str, fields: dict[str, object]) -> str:

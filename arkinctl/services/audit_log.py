@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arkinctl.db.models import AuditChainHead, AuditEvent, Client
-from arkinctl.services.access import staff_only
+from arkinctl.services.access import checked_first, staff_only
 from arkinctl.services.audit import (
     GENESIS_HASH,
     HASHED_FIELDS,
@@ -53,6 +53,7 @@ def _open_listing(session: Session, actor: Actor, where: EventFilter) -> None:
     )
 
 
+@checked_first
 def list_events(
     session: Session, *, actor: Actor, where: EventFilter = EventFilter()
 ) -> Iterator[dict[str, Any]]:

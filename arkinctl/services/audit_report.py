@@ -26,6 +26,7 @@ DATA = {
     "ticket": "a support ticket about your portal access",
     "care_relationship": "who treats you (care relationship)",
     "audit_trail": "this overview of who looked at your data",
+    "search": "your name, date of birth and e-mail, in a search result",
     "outbox_message": "an e-mail to you (the portal invitation)",
     "import": "your record, brought over from the care record system",
 }
@@ -37,7 +38,7 @@ BY_ACTION = {
     "share.enable": "whether your file is shared in the portal",
     "share.disable": "whether your file is shared in the portal",
 }
-ACTIONS = {"R": "looked at", "C": "created", "U": "changed", "D": "removed", "E": "looked up"}
+ACTIONS = {"R": "looked at", "C": "created", "U": "changed", "D": "removed", "E": "found"}
 ROLES = {PRACTITIONER: "practitioner", TECHNICAL: "technical support", ADMIN: "administrator"}
 
 
@@ -69,6 +70,8 @@ def _data(event: AuditEvent) -> str:
 
 
 def _ground(event: AuditEvent) -> str:
+    if event.outcome == "denied":
+        return "none: the attempt was refused"
     if event.break_glass:
         return f"without a care relationship, for this reason: {event.purpose or '(none given)'}"
     if event.role == PRACTITIONER:
@@ -77,7 +80,7 @@ def _ground(event: AuditEvent) -> str:
         return "technical support for the portal"
     if event.role == ADMIN:
         return "application management"
-    return "not an authorised user (refused)" if event.outcome == "denied" else "unknown"
+    return "unknown"
 
 
 def client_report(

@@ -19,6 +19,7 @@ from arkinctl.textnorm import fold
 
 # Enough rows for a person to pick from; a longer list means the search is too broad.
 DEFAULT_SEARCH_LIMIT = 50
+MAX_SEARCH_TEXT = 200
 
 
 def resolve_client(session: Session, ref: str) -> Client:
@@ -141,14 +142,41 @@ def search_clients_for(
         today = actor.today or datetime.now(UTC).date()
         among = related_client_ids(actor.user_id or 0, today)
     hits = search_clients(session, text, dob=dob, limit=limit, among=among)
-    record(
+    if not hits:
+        record(
+            session,
+            actor,
+            action="client.search",
+            action_code="E",
+            object_type="search",
+            object_id="0 result(s)",
+            break_glass=glass,
+        )
+        return hits
+    # One event per client shown: a search result discloses who they are, and the
+    # client's own audit report must list it.
+    from arkinctl.services.audit import event_values, lock_chain, record_many
+
+    lock_chain(session)
+    found = session.execute(
+        select(Client.id, Client.client_number).where(
+            Client.client_number.in_([h.client_number for h in hits])
+        )
+    ).all()
+    record_many(
         session,
-        actor,
-        action="client.search",
-        action_code="E",
-        object_type="search",
-        object_id=f"{len(hits)} result(s)",
-        break_glass=glass,
+        [
+            event_values(
+                actor,
+                action="client.search",
+                action_code="E",
+                client=row,
+                object_type="search",
+                object_id=f"{len(hits)} result(s)",
+                break_glass=glass,
+            )
+            for row in sorted(found, key=lambda r: r.client_number)
+        ],
     )
     return hits
 
@@ -166,6 +194,11 @@ def search_clients(
 
     Case- and accent-insensitive (both sides folded); `%` and `_` match themselves.
     """
+    if len(text) > MAX_SEARCH_TEXT:
+        raise InvalidInputError(
+            f"the search text is longer than {MAX_SEARCH_TEXT} characters",
+            hint="search for a name, a number or an e-mail address",
+        )
     words = fold(text).split()
     if not words and dob is None:
         raise UsageError("give a name, number or e-mail to search for (or --dob)")

@@ -449,7 +449,6 @@ class _ClientCtx:
     practitioner_ids: dict[str, int] = field(default_factory=dict)  # user name → id
     # Care relationships to make once the chunk's new clients have ids.
     care_links: list[tuple[Client, int]] = field(default_factory=list)
-    today: date | None = None
 
 
 def _finish_clients(session: Session, ctx: _ClientCtx) -> None:
@@ -461,12 +460,13 @@ def _finish_clients(session: Session, ctx: _ClientCtx) -> None:
         session.add(episode)
     ctx.new_episodes.clear()
     if ctx.care_links:
-        from arkinctl.services.access import has_relationship
+        from arkinctl.services.access import any_relationship
 
-        today = ctx.today or datetime.now(UTC).date()
+        # an existing relationship (also an ended one) is an admin's to change, not ours
         for client, user_id in ctx.care_links:
-            if not has_relationship(session, user_id, client.id, today):
+            if not any_relationship(session, user_id, client.id):
                 session.add(CareRelationship(client_id=client.id, user_id=user_id))
+                session.flush()
         ctx.care_links.clear()
 
 

@@ -577,8 +577,9 @@ class _Importer:
         self.bad_bsn = 0
         self.linked: set[frozenset[str]] = set()  # Patient pairs already warned about
         self.number_limit: int = getattr(Client.__table__.c.client_number.type, "length", 64)
-        # (client id, practitioner keys) from Encounter.participant / EpisodeOfCare.careManager
-        self.care: list[tuple[int, list[str]]] = []
+        # (client id, practitioner keys, period) from Encounter.participant and
+        # EpisodeOfCare.careManager: the relationship lasts as long as the episode
+        self.care: list[tuple[int, list[str], date | None, date | None]] = []
 
     # --- mapping (no writes), then batched writes
 
@@ -887,16 +888,11 @@ class _Importer:
         client = self._subject(item, subject_field, what=item.type)
         period = _d(item.resource.get("period"))
         warnings: list[Problem] = []
+        start = _day(period.get("start"), f"{item.type}.period.start", item.where, warnings)
+        end = _day(period.get("end"), f"{item.type}.period.end", item.where, warnings)
+        values = {"client_id": client.id, "kind": kind, "start_date": start, "end_date": end}
         if keys := _practitioner_keys(item.resource):
-            self.care.append((client.id, keys))
-        values = {
-            "client_id": client.id,
-            "kind": kind,
-            "start_date": _day(
-                period.get("start"), f"{item.type}.period.start", item.where, warnings
-            ),
-            "end_date": _day(period.get("end"), f"{item.type}.period.end", item.where, warnings),
-        }
+            self.care.append((client.id, keys, start, end))
         return self._pending(item, key, values, warnings)
 
     # --- documents → FilePart
@@ -994,20 +990,20 @@ class _Importer:
             self.clients[key] = cached
         return cached if isinstance(cached, _ClientRef) else None
 
-    def link_practitioners(self, today: date) -> None:
+    def link_practitioners(self) -> None:
         """Care relationships for the practitioners the episodes name, where one of their
         keys (an identifier value, or the resource id) is an arkinctl practitioner's user
         name; the others are counted in a note."""
         from arkinctl.services.access import link_many
 
-        pairs = [(cid, key) for cid, keys in self.care for key in keys]
-        if not pairs:
+        links = [(cid, key, start, end) for cid, keys, start, end in self.care for key in keys]
+        if not links:
             return
-        made, unknown = link_many(self.session, pairs, today=today)
-        matched = {cid for cid, key in pairs if key not in unknown}
+        made, unknown = link_many(self.session, links)
+        matched = {cid for cid, key, _, _ in links if key not in unknown}
         if made:
             self.summary.created["care_relationship"] += made
-        left = {cid for cid, _ in pairs} - matched
+        left = {cid for cid, _, _, _ in links} - matched
         if left:
             self.summary.notes.append(
                 f"{len(left)} client(s) have practitioners in their encounters or episodes "
@@ -1250,7 +1246,7 @@ def import_fhir(
             elif item.type != "Patient":
                 summary.skipped[item.type] += 1
     importer.flush()
-    importer.link_practitioners(datetime.now(settings.timezone).date())
+    importer.link_practitioners()
     importer.finish_notes()
     record(
         session,

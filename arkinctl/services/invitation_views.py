@@ -24,7 +24,7 @@ from arkinctl.db.models import (
     PortalAccount,
 )
 from arkinctl.errors import InvalidInputError, NotFoundError
-from arkinctl.services.access import staff_only
+from arkinctl.services.access import checked_first, staff_only
 from arkinctl.services.audit import Actor, record, record_listing
 from arkinctl.services.client_state import effective_invitation_status
 from arkinctl.services.invitations import INVITATION_STATUSES
@@ -111,6 +111,7 @@ def _record(row: Any, now: datetime) -> InvitationRecord:
     )
 
 
+@checked_first
 def list_invitations(
     session: Session,
     *,
@@ -181,6 +182,7 @@ class PendingClient:
         return asdict(self)
 
 
+@checked_first
 def pending_clients(session: Session, *, actor: Actor, now: datetime) -> Iterator[PendingClient]:
     """Every treated, living client with no portal account (or only one still `invited`) and
     no live invitation: the clients who should get one ("new clients are invited

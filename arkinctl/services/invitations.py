@@ -31,7 +31,7 @@ from arkinctl.db.models import (
     person_name,
 )
 from arkinctl.errors import InvalidInputError
-from arkinctl.services.access import staff_only
+from arkinctl.services.access import checked_first, staff_only
 from arkinctl.services.audit import Actor, event_values, lock_chain, record_many
 from arkinctl.services.email_address import normalise_email, same_address
 from arkinctl.services.outbox import Mail, new_message_id
@@ -588,6 +588,7 @@ class BatchSummary:
         return self.counts[FAILED]
 
 
+@checked_first
 def run_batch(
     factory: sessionmaker[Session],
     rows: Iterable[BatchRow],

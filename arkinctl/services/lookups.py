@@ -13,10 +13,21 @@ def find_client(session: Session, ref: str, *, actor: Actor) -> Client:
     """Resolve `ref` to a client the actor may open (the caller writes the audit event)."""
     from datetime import UTC, datetime
 
-    from arkinctl.services.access import authorize_client
+    from arkinctl.errors import AmbiguousReferenceError
+    from arkinctl.services.access import PRACTITIONER, authorize_client
 
-    client = resolve_client(session, ref)
-    authorize_client(session, actor, client, today=actor.today or datetime.now(UTC).date())
+    today = actor.today or datetime.now(UTC).date()
+    try:
+        client = resolve_client(session, ref)
+    except AmbiguousReferenceError as exc:
+        if actor.role == PRACTITIONER and not actor.purpose:
+            # the candidates are names of clients the practitioner may not know about
+            raise AmbiguousReferenceError(
+                "the reference matches several clients; use the client number",
+                candidates=[],
+            ) from None
+        raise exc from None
+    authorize_client(session, actor, client, today=today)
     return client
 
 

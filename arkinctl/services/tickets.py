@@ -15,15 +15,16 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from arkinctl.config import Settings
-from arkinctl.db.models import MAX_ID, Client, PortalAccount, Ticket, TicketEvent
-from arkinctl.errors import InvalidInputError, NotFoundError
+from arkinctl.db.models import MAX_ID, Client, PortalAccount, Ticket, TicketEvent, User
+from arkinctl.errors import AccessDeniedError, InvalidInputError, NotFoundError
+from arkinctl.services.access import PRACTITIONER, checked_first, related_client_ids
 from arkinctl.services.audit import Actor, lock_chain, record, record_listing
 from arkinctl.services.email_address import normalise_email
 from arkinctl.services.outbox import Mail, enqueue
@@ -194,7 +195,31 @@ def _snapshot_text(snapshot: dict[str, Any]) -> str:
 # ---- reading ---------------------------------------------------------------------------------
 
 
-def _find(session: Session, number: str, *, lock: bool = False) -> Ticket:
+def _may_open(session: Session, actor: Actor, ticket: Ticket) -> None:
+    """A practitioner follows the tickets they opened and those of their own clients."""
+    from arkinctl.services.access import has_relationship
+
+    if actor.role != PRACTITIONER or ticket.created_by == actor.username:
+        return
+    today = actor.today or datetime.now(UTC).date()
+    related = (
+        ticket.client_id is not None
+        and actor.user_id is not None
+        and has_relationship(session, actor.user_id, ticket.client_id, today)
+    )
+    if related:
+        return
+    error = AccessDeniedError(
+        "this ticket is about a client you have no current care relationship with",
+        hint="ask the technical department, or an admin for `arkinctl care link`",
+    )
+    error.client_number = ticket.client_number
+    raise error
+
+
+def _find(
+    session: Session, number: str, *, actor: Actor | None = None, lock: bool = False
+) -> Ticket:
     key = number.strip().upper()
     query = select(Ticket).where(Ticket.number == key)
     if key.isdigit():
@@ -204,6 +229,8 @@ def _find(session: Session, number: str, *, lock: bool = False) -> Ticket:
         raise NotFoundError(
             f"there is no ticket {number.strip()}", hint="see `arkinctl ticket list`"
         )
+    if actor is not None:
+        _may_open(session, actor, ticket)
     return ticket
 
 
@@ -250,11 +277,12 @@ def _audit(
 
 
 def show_ticket(session: Session, number: str, *, actor: Actor) -> TicketView:
-    ticket = _find(session, number)
+    ticket = _find(session, number, actor=actor)
     _audit(session, actor, ticket, "ticket.show", "R")
     return _view(session, ticket)
 
 
+@checked_first
 def list_tickets(
     session: Session,
     *,
@@ -274,6 +302,14 @@ def list_tickets(
         query = query.where(Ticket.assignee == assignee)
     if client is not None:
         query = query.where(Ticket.client_id == client.id)
+    if actor.role == PRACTITIONER:
+        today = actor.today or datetime.now(UTC).date()
+        query = query.where(
+            or_(
+                Ticket.created_by == actor.username,
+                Ticket.client_id.in_(related_client_ids(actor.user_id or 0, today)),  # type: ignore[arg-type]
+            )
+        )
     query = query.order_by(Ticket.id.desc())
     if limit:
         query = query.limit(limit)
@@ -426,7 +462,7 @@ def comment_ticket(
     session: Session, number: str, text: str, *, actor: Actor, now: datetime
 ) -> TicketView:
     lock_chain(session)
-    ticket = _find(session, number, lock=True)
+    ticket = _find(session, number, actor=actor, lock=True)
     body = _text(
         session, text, what="the comment", client=_client_of(session, ticket), limit=MAX_TEXT
     )
@@ -442,10 +478,13 @@ def assign_ticket(
     session: Session, number: str, username: str, *, actor: Actor, now: datetime
 ) -> TicketView:
     lock_chain(session)
-    ticket = _find(session, number, lock=True)
+    ticket = _find(session, number, actor=actor, lock=True)
     username = username.strip()
-    if not 0 < len(username) <= 64:
-        raise InvalidInputError("the user name must be 1 to 64 characters")
+    assignee = session.scalars(select(User).where(User.username == username)).first()
+    if assignee is None or not assignee.active:
+        raise InvalidInputError(
+            f"{username!r} is no active arkinctl user", hint="see `arkinctl user list`"
+        )
     if ticket.assignee != username:
         before = ticket.assignee or "nobody"
         ticket.assignee = username
@@ -468,7 +507,7 @@ def set_ticket_status(
     """Change the status; returns the ticket and whether the department was notified (a
     resolved or closed ticket that is reopened)."""
     lock_chain(session)
-    ticket = _find(session, number, lock=True)
+    ticket = _find(session, number, actor=actor, lock=True)
     status = _choice(status, STATUSES, "ticket status")
     client = _client_of(session, ticket)
     resolution = _text(session, resolution, what="the resolution", client=client, limit=MAX_TEXT)

@@ -320,3 +320,135 @@ def test_import_fhir_links_practitioners_named_in_encounters_and_episodes(
     assert run(*PRACTITIONER, "diagnose", linked[0]).exit_code in (0, 20)
     again = json.loads(run("--format", "json", "import", "fhir", str(path)).stdout)
     assert "care_relationship" not in again["created"]  # running it twice changes nothing
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("ticket", "open", "{n}", "-c", "account", "--title", "T", "-dMevrouw Visser belde"),
+            "arkinctl ticket open --category --title --description",
+        ),
+        (
+            ("-fjson", "client", "show", "{n}", "--reason", "-Visser 999990007"),
+            "arkinctl client show --format --reason",
+        ),
+        (
+            ("files", "list", "{n}", "--reason=-geboren 04-03-1985"),
+            "arkinctl files list --reason",
+        ),
+    ],
+)
+def test_the_audit_command_names_options_but_never_their_values(
+    run: Callable[..., Any],
+    client_number: str,
+    session_factory: Any,
+    args: tuple[str, ...],
+    expected: str,
+) -> None:
+    """Regression: values glued to a short option (`-dText`) or starting with `-` were
+    stored in the trail as if they were option names."""
+    run(*(a.format(n=client_number) for a in args))
+    command = _events(session_factory)[-1].command or ""
+    assert command.replace(" --db", "") == expected
+
+
+def test_practitioners_follow_only_tickets_of_their_clients_or_their_own(
+    run: Callable[..., Any], client_number: str, session_factory: Any
+) -> None:
+    """Regression: any practitioner could list, read and change every client's tickets."""
+    opened = run("--format", "json", "ticket", "open", client_number, "-c", "account",
+                 "--title", "Account blocked")  # fmt: skip
+    number = json.loads(opened.stdout)["number"]
+    assert run(*PRACTITIONER, "ticket", "show", number).exit_code == 7
+    assert run(*PRACTITIONER, "ticket", "comment", number, "hallo").exit_code == 7
+    assert run(*PRACTITIONER, "ticket", "close", number, "--resolution", "x").exit_code == 7
+    listed = json.loads(run(*PRACTITIONER, "--format", "json", "ticket", "list").stdout)
+    assert listed == []
+    assert run("care", "link", client_number, "p.arts").exit_code == 0
+    assert run(*PRACTITIONER, "ticket", "show", number).exit_code == 0
+    assert len(json.loads(run(*PRACTITIONER, "-f", "json", "ticket", "list").stdout)) == 1
+    assert run("ticket", "assign", number, "no.such.user").exit_code == 5
+    assert run("ticket", "assign", number, "t.helpdesk").exit_code == 0
+
+
+def test_refusals_say_nothing_about_other_clients(
+    run: Callable[..., Any], client_number: str, session_factory: Any
+) -> None:
+    denied = run(*PRACTITIONER, "diagnose", client_number)
+    assert denied.exit_code == 7 and client_number not in denied.stderr
+    with session_factory.begin() as s:
+        for given in ("Een", "Twee"):
+            visible_client(s, given=given, family="Gezin", email="gezin@example.nl")
+    ambiguous = run(*PRACTITIONER, "diagnose", "gezin@example.nl")
+    assert ambiguous.exit_code == 4 and "Gezin" not in ambiguous.stderr
+    assert "Gezin" in run("diagnose", "gezin@example.nl").stderr  # staff see the candidates
+
+
+@pytest.mark.parametrize(
+    "reason", ["   ", "belde over bsn 999990007", "x" * 501], ids=["blank", "bsn", "long"]
+)
+def test_a_reason_is_words_without_a_bsn(
+    run: Callable[..., Any], client_number: str, reason: str
+) -> None:
+    result = run(*PRACTITIONER, "diagnose", client_number, "--reason", reason)
+    assert result.exit_code == 5, result.stderr
+    assert "999990007" not in result.stderr
+
+
+def test_a_refused_listing_prints_nothing_on_stdout(run: Callable[..., Any]) -> None:
+    for args in (("audit", "list"), ("invite", "pending"), ("ticket", "list")):
+        for fmt in ("json", "csv"):
+            result = run(*PRACTITIONER, "--format", fmt, *args)
+            if args[0] != "ticket":
+                assert result.exit_code == 7, args
+                assert result.stdout == "", (args, fmt, result.stdout)
+
+
+def test_user_names_are_visible_and_unique_whatever_the_case(run: Callable[..., Any]) -> None:
+    assert run("user", "add", "P.ARTS", "--role", "technical").exit_code == 6
+    for bad in ("\x1b[31mred", "x\u200by", "tab\there"):
+        assert run("user", "add", bad, "--role", "technical").exit_code == 5
+    assert run("user", "add", "ok.name", "--role", "technical", "--name", "x" * 201).exit_code == 5
+    assert run("user", "add", "ok.name", "--role", "technical", "--name", "a\nb").exit_code == 5
+
+
+def test_the_first_admin_is_an_audit_event_and_a_bad_name_creates_nothing(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from arkinctl.cli import app
+
+    runner = CliRunner()
+    bad = tmp_path / "bad.db"
+    refused = runner.invoke(app, ["--db", str(bad), "--as", "two words", "db", "init"])
+    assert refused.exit_code == 5 and not bad.exists()
+    good = tmp_path / "good.db"
+    assert (
+        runner.invoke(app, ["--db", str(good), "--as", "first.admin", "db", "init"]).exit_code == 0
+    )
+    events = runner.invoke(
+        app, ["--db", str(good), "--as", "first.admin", "--format", "json", "audit", "list"]
+    )
+    first = json.loads(events.stdout)[0]
+    assert (first["action"], first["user"], first["object_id"]) == (
+        "user.bootstrap", "first.admin", "first.admin",
+    )  # fmt: skip
+    assert "@" in first["host"]  # the operating-system account and the host
+
+
+def test_an_import_never_reopens_a_relationship_an_admin_ended(
+    run: Callable[..., Any], tmp_path: Any
+) -> None:
+    data = tmp_path / "clients.csv"
+    data.write_text(
+        "client_number,family_name,treated_since,practitioner\n7700011,Z,2024-01-01,p.arts\n"
+    )
+    assert run("import", "clients", str(data)).exit_code == 0
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    assert run("care", "link", "7700011", "p.arts", "--until", yesterday).exit_code == 0
+    assert run("import", "clients", str(data)).exit_code == 0
+    listed = json.loads(run("--format", "json", "care", "list", "7700011").stdout)
+    assert [(r["username"], r["current"]) for r in listed] == [("p.arts", False)]
+    assert run(*PRACTITIONER, "diagnose", "7700011").exit_code == 7

@@ -152,7 +152,7 @@ def test_comment_assign_status_close_and_reopen_are_kept_as_history(
     jrun("ticket", "comment", number, "Cliënt gebeld")
     refused = run("ticket", "comment", number, f"bsn {FAKE_BSNS[2]}")
     assert refused.exit_code == 5
-    jrun("ticket", "assign", number, "support.1")
+    jrun("ticket", "assign", number, "t.helpdesk")
     jrun("ticket", "status", number, "in_progress")
     assert run("ticket", "close", number).exit_code == 2  # --resolution is required
     closed = jrun("ticket", "close", number, "--resolution", "Gedeblokkeerd in Karify")
@@ -172,7 +172,7 @@ def test_comment_assign_status_close_and_reopen_are_kept_as_history(
         "reopen",
     ]
     assert {a for _, a in kinds} == {"tester"}
-    assert reopened["events"][2]["body"] == "nobody → support.1"
+    assert reopened["events"][2]["body"] == "nobody → t.helpdesk"
     shown = run("ticket", "show", number)
     assert "Cliënt gebeld" in shown.stdout and "reopen" in shown.stdout
 
