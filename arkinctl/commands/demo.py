@@ -24,9 +24,9 @@ def demo(ctx: typer.Context, fmt: FormatOption = None) -> None:
     from arkinctl.commands.diagnose import render_diagnosis
     from arkinctl.config import mask_url
     from arkinctl.services.client_state import load_state
-    from arkinctl.services.clients import resolve_client
     from arkinctl.services.demo import build_demo
     from arkinctl.services.diagnose import count_causes, diagnose
+    from arkinctl.services.lookups import open_client
 
     app_ = app_context(ctx)
     out = app_.output(fmt)
@@ -36,12 +36,14 @@ def demo(ctx: typer.Context, fmt: FormatOption = None) -> None:
     with app_.session() as session:
         result = build_demo(session, settings=settings, actor=app_.actor(session), now=now)
     with app_.session() as session:
+        actor = app_.actor(session)
         counts = count_causes(session, settings=settings, now=now)
         shown = [
             diagnose(
                 load_state(
                     session,
-                    resolve_client(session, result.examples[cause]),
+                    # shown on screen: a read of that client, audited like `diagnose`
+                    open_client(session, result.examples[cause], actor=actor, action="diagnose"),
                     settings=settings,
                     now=now,
                 ),

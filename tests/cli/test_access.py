@@ -452,3 +452,43 @@ def test_an_import_never_reopens_a_relationship_an_admin_ended(
     listed = json.loads(run("--format", "json", "care", "list", "7700011").stdout)
     assert [(r["username"], r["current"]) for r in listed] == [("p.arts", False)]
     assert run(*PRACTITIONER, "diagnose", "7700011").exit_code == 7
+
+
+def test_two_admins_disabling_each_other_at_once_leave_one(session_factory: Any) -> None:
+    """Regression (PostgreSQL, two sessions): both disables succeeded and nobody was left
+    to manage users. The second now waits for the first, then is refused."""
+    import threading
+
+    from arkinctl.errors import ArkinError
+    from arkinctl.services.access import create_user, set_user_active
+
+    if session_factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite serialises whole write transactions (BEGIN IMMEDIATE)")
+    with session_factory.begin() as s:  # tester and admin.b: the only two admins
+        create_user(s, "admin.b", role="admin", display_name=None)
+    first = session_factory()
+    first.begin()
+    set_user_active(first, "admin.b", active=False, by="tester")  # holds the admins' lock
+    outcome: list[object] = []
+
+    def second() -> None:
+        with session_factory() as s2, s2.begin():
+            try:
+                set_user_active(s2, "tester", active=False, by="admin.b")
+                outcome.append("disabled")
+            except ArkinError as exc:
+                outcome.append(exc)
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    worker.join(timeout=2)
+    assert worker.is_alive(), "the second disable must wait for the first"
+    first.commit()
+    first.close()
+    worker.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], ArkinError), outcome
+    with session_factory() as s:
+        from arkinctl.db.models import User
+
+        active = s.scalars(select(User.username).where(User.role == "admin", User.active)).all()
+    assert active == ["tester"]
