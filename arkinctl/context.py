@@ -150,7 +150,6 @@ class AppContext:
         from sqlalchemy import select
 
         from arkinctl.db.models import Client, User
-        from arkinctl.errors import AccessDeniedError
         from arkinctl.services.audit import record, unchecked_actor
 
         action = ".".join(self.command_path.split()[1:]) or "arkinctl"
@@ -176,20 +175,55 @@ class AppContext:
                     action=action[:40],
                     action_code="E",
                     client=client,
-                    outcome="denied" if isinstance(exc, AccessDeniedError) else "error",
+                    outcome=failure_outcome(exc),
                 )
         except Exception:
             pass
+
+
+def failure_outcome(exc: Exception) -> str:
+    """How the trail names a failed attempt (README: audit outcomes)."""
+    from arkinctl.errors import (
+        AccessDeniedError,
+        ConflictError,
+        InvalidInputError,
+        NotFoundError,
+        UsageError,
+    )
+
+    if isinstance(exc, AccessDeniedError):
+        return "denied"
+    if isinstance(exc, NotFoundError):
+        return "not_found"
+    if isinstance(exc, InvalidInputError | ConflictError | UsageError):
+        return "refused"
+    return "error"
 
 
 def workstation() -> str:
     """Where a command ran, for the audit trail: the operating-system account and the host
     (`--as` names the arkinctl user; this says who really ran it, and where)."""
     import socket
+    import unicodedata
 
-    from arkinctl.config import login_name
+    def visible(text: str) -> str:
+        return "".join("?" if unicodedata.category(c)[0] == "C" else c for c in text)
 
-    return f"{login_name()}@{socket.gethostname()}"[:200]
+    return f"{visible(os_account())}@{visible(socket.gethostname())}"[:200]
+
+
+def os_account() -> str:
+    """The account the process runs as, from the system (not $USER, which anyone sets)."""
+    import os
+
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, OSError):  # no passwd entry (some containers), Windows
+        from arkinctl.config import login_name
+
+        return f"uid-{os.geteuid()}" if hasattr(os, "geteuid") else login_name()
 
 
 def redacted_command(command_path: str, option_names: list[str]) -> str:

@@ -20,6 +20,15 @@ def _day_start(raw: str | None, tz: Any, *, next_day: bool = False) -> Any:
     return datetime.combine(day, time(0), tzinfo=tz)
 
 
+def _period(since: str | None, until: str | None, tz: Any) -> tuple[Any, Any]:
+    from arkinctl.errors import InvalidInputError
+
+    start, end = _day_start(since, tz), _day_start(until, tz, next_day=True)
+    if start is not None and end is not None and end <= start:
+        raise InvalidInputError("--until is before --since", hint="swap them")
+    return start, end
+
+
 @app.command("list")
 def list_(
     ctx: typer.Context,
@@ -51,16 +60,16 @@ def list_(
     import sys
 
     from arkinctl.services.audit_log import AUDIT_FIELDS, EventFilter, copy_events_csv, list_events
-    from arkinctl.services.clients import resolve_client
+    from arkinctl.services.lookups import find_client
 
     app_ = app_context(ctx)
     out = app_.output(fmt)
     tz = app_.settings.timezone
-    start, end = _day_start(since, tz), _day_start(until, tz, next_day=True)
+    start, end = _period(since, until, tz)
     with app_.session() as session:
         actor = app_.actor(session)
         where = EventFilter(
-            client=resolve_client(session, client) if client else None,
+            client=find_client(session, client, actor=actor) if client else None,
             user=user,
             since=start,
             until=end,
@@ -131,7 +140,7 @@ def report(
 
     app_ = app_context(ctx)
     tz = app_.settings.timezone
-    start, end = _day_start(since, tz), _day_start(until, tz, next_day=True)
+    start, end = _period(since, until, tz)
     with app_.session() as session:
         found = client_report(session, app_.actor(session), ref, since=start, until=end)
     if html:

@@ -184,17 +184,18 @@ def list_(
       arkinctl invite list --client 1000123
       arkinctl invite list --batch B-3f2a9c01d4e5b6a7 --format csv --limit 0
     """
-    from arkinctl.services.clients import resolve_client
     from arkinctl.services.invitation_views import INVITATION_FIELDS, list_invitations
+    from arkinctl.services.lookups import find_client
 
     app_ = app_context(ctx)
     out = app_.output(fmt)
     with app_.session() as session:
+        actor = app_.actor(session)
         rows = list_invitations(
             session,
-            actor=app_.actor(session),
+            actor=actor,
             now=utc_now(),
-            client=resolve_client(session, client) if client else None,
+            client=find_client(session, client, actor=actor) if client else None,
             status=status,
             batch_id=batch,
             limit=limit or None,

@@ -214,7 +214,7 @@ def list_(
       arkinctl ticket list --assignee support.1 --format csv --limit 0
     """
     from arkinctl.errors import UsageError
-    from arkinctl.services.clients import resolve_client
+    from arkinctl.services.lookups import find_client
     from arkinctl.services.tickets import SUMMARY_FIELDS, list_tickets
 
     if mine and assignee is not None:
@@ -228,7 +228,7 @@ def list_(
             actor=actor,
             status=status,
             assignee=actor.username if mine else assignee,
-            client=resolve_client(session, client) if client else None,
+            client=find_client(session, client, actor=actor) if client else None,
             limit=limit or None,
         )
         out.stream((r.as_dict() for r in rows), SUMMARY_FIELDS, empty="no tickets match")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from arkinctl.db.models import CareRelationship, Client, User
@@ -141,6 +141,12 @@ def check_username(username: str) -> str:
     return name
 
 
+def _name_key(name: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
 MAX_DISPLAY_NAME = 200
 
 
@@ -166,9 +172,10 @@ def create_user(
 ) -> UserView:
     name = check_username(username)
     check_role(role)
-    same = session.scalars(
-        select(User.username).where(func.lower(User.username) == name.lower())
-    ).first()
+    # The same name in another case or Unicode spelling (ZOË/zoë, ｐ/p, K/k) is
+    # the same person to a reader: compared here, since SQLite's lower() knows only ASCII.
+    key = _name_key(name)
+    same = next((u for u in session.scalars(select(User.username)) if _name_key(u) == key), None)
     if same is not None:
         raise ConflictError(
             f"the user {same!r} exists already (user names differ in more than case)",

@@ -83,7 +83,7 @@ def make_actor(
 
 def check_reason(purpose: str) -> str:
     """A reason kept in the trail for good: said in words, not blank, no BSN in it."""
-    from arkinctl.services.sensitive_text import check_free_text
+    from arkinctl.services.sensitive_text import check_free_text, is_one_line
 
     purpose = purpose.strip()
     if not purpose:
@@ -92,6 +92,8 @@ def check_reason(purpose: str) -> str:
         raise InvalidInputError(
             f"--reason is longer than {MAX_PURPOSE} characters", hint="say it shorter"
         )
+    if not is_one_line(purpose):
+        raise InvalidInputError("--reason is one line of visible characters")
     check_free_text(purpose, what="--reason", birth_dates=())
     return purpose
 

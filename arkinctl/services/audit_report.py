@@ -110,7 +110,9 @@ def client_report(
                 who=who,
                 role=ROLES.get(e.role or "", "unknown"),
                 data=_data(e),
-                action=ACTIONS.get(e.action_code, e.action_code),
+                action="tried to open it"
+                if e.outcome == "denied"
+                else ACTIONS.get(e.action_code, e.action_code),
                 ground=_ground(e),
                 outcome={"ok": "done", "denied": "refused"}.get(e.outcome, e.outcome),
                 break_glass=e.break_glass,

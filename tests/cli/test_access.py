@@ -7,6 +7,7 @@ Every test database has the users of conftest.TEST_USERS: tester (admin), p.arts
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -492,3 +493,50 @@ def test_two_admins_disabling_each_other_at_once_leave_one(session_factory: Any)
 
         active = s.scalars(select(User.username).where(User.role == "admin", User.active)).all()
     assert active == ["tester"]
+
+
+def test_listings_filtered_by_an_ambiguous_reference_name_no_one_to_a_practitioner(
+    run: Callable[..., Any], session_factory: Any
+) -> None:
+    """Regression: `ticket|invite|audit list --client` listed candidates' names before the
+    role or relationship check."""
+    with session_factory.begin() as s:
+        for given in ("Geheime", "Andere"):
+            visible_client(s, given=given, family="Naamdrager", email="samen@example.nl")
+    for args in (("ticket", "list"), ("invite", "list"), ("audit", "list")):
+        result = run(*PRACTITIONER, *args, "--client", "samen@example.nl")
+        assert result.exit_code in (4, 7), (args, result.stderr)
+        assert "Naamdrager" not in result.stderr + result.stdout, args
+
+
+def test_user_names_differ_in_more_than_case_or_spelling(run: Callable[..., Any]) -> None:
+    """Regression: on SQLite (whose lower() is ASCII only) ZOË.Y and zoë.y both went in."""
+    assert run("user", "add", "ZOË.Y", "--role", "practitioner").exit_code == 0
+    for same in ("zoë.y", "zoe\u0308.y", "ＺOË.Y"):
+        assert run("user", "add", same, "--role", "practitioner").exit_code == 6, same
+    assert run("user", "add", "straße", "--role", "technical").exit_code == 0
+    assert run("user", "add", "STRASSE", "--role", "technical").exit_code == 6
+
+
+def test_failed_attempts_are_named_for_what_they_were(
+    run: Callable[..., Any], client_number: str, session_factory: Any
+) -> None:
+    assert run("client", "show", "7999999").exit_code == 3
+    assert _events(session_factory)[-1].outcome == "not_found"
+    assert run("client", "show", client_number, "--reason", "a\x1b[2Jb").exit_code == 5
+    assert _events(session_factory)[-1].outcome == "refused"
+    assert run("audit", "list", "--since", "5-12-2026", "--until", "1-12-2026").exit_code == 5
+    assert run("audit", "report", client_number, "--since", "5-12-2026",
+               "--until", "1-12-2026").exit_code == 5  # fmt: skip
+
+
+def test_the_host_is_the_process_account_not_what_user_says(
+    run: Callable[..., Any], client_number: str, session_factory: Any, monkeypatch: Any
+) -> None:
+    import pwd
+
+    monkeypatch.setenv("USER", "fake@other\nx")
+    monkeypatch.setenv("LOGNAME", "fake@other\nx")
+    assert run("diagnose", client_number).exit_code == 0
+    host = _events(session_factory)[-1].host or ""
+    assert host.startswith(pwd.getpwuid(os.geteuid()).pw_name + "@") and "\n" not in host

@@ -526,7 +526,7 @@ def test_share_needs_a_reason(
     assert run("diagnose", number).exit_code == 0  # nothing changed
     # the refused change is audited as an error, in a transaction of its own
     assert [(e.action, e.outcome, e.user) for e in audit()] == [
-        ("share.disable", "error", "tester"),
+        ("share.disable", "refused", "tester"),
         ("diagnose", "ok", "tester"),
     ]
 

@@ -276,7 +276,10 @@ def test_a_title_is_one_line_and_a_refusal_is_audited_with_its_client(
     assert result.exit_code == 5 and "one line" in result.stderr
     with session_factory() as s:
         [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "ticket.open")).all()
-    assert (event.outcome, event.client_number) == ("error", blocked)
+    assert (event.outcome, event.client_number) == (
+        "refused",
+        blocked,
+    )  # bad input: refused, not an error
 
 
 def test_a_folded_ticket_keeps_the_higher_priority_and_a_reopened_one_drops_its_resolution(
