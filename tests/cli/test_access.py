@@ -222,6 +222,7 @@ def test_the_audit_report_tells_the_client_who_looked_and_why(
     assert [x["when"] for x in doc["lines"]] == sorted(x["when"] for x in doc["lines"])
     page = run("audit", "report", client_number, "--html").stdout
     assert page.startswith("<!DOCTYPE html>") and "@page" in page and "night shift" in page
+    assert 'lang="nl"' in page and "zonder behandelrelatie, met deze reden" in page
     assert "Visser" in page and "<script" not in page
     table = run("audit", "report", client_number).stdout
     assert "on what ground" in table and "night shift, crisis" in table
@@ -540,3 +541,27 @@ def test_the_host_is_the_process_account_not_what_user_says(
     assert run("diagnose", client_number).exit_code == 0
     host = _events(session_factory)[-1].host or ""
     assert host.startswith(pwd.getpwuid(os.geteuid()).pw_name + "@") and "\n" not in host
+
+
+def test_the_html_report_speaks_dutch_for_every_fixed_phrase() -> None:
+    """The client reads Dutch (as in the invitation e-mail); a phrase added to the report
+    without its Dutch form would show up in English."""
+    from arkinctl.audit_html import DUTCH, dutch
+    from arkinctl.services import audit_report
+
+    phrases = {
+        *audit_report.DATA.values(),
+        *audit_report.BY_ACTION.values(),
+        *audit_report.ACTIONS.values(),
+        *audit_report.ROLES.values(),
+        "tried to open it",
+        "none: the attempt was refused",
+        "care relationship (treatment)",
+        "technical support for the portal",
+        "application management",
+        "done",
+        "refused",
+    }
+    assert sorted(p for p in phrases if p not in DUTCH) == []
+    glass = dutch("without a care relationship, for this reason: nachtdienst")
+    assert glass == "zonder behandelrelatie, met deze reden: nachtdienst"
