@@ -279,6 +279,7 @@ _COMMANDS = (
 # Root options that take a value: the token after them is not a command name.
 _VALUE_OPTIONS = frozenset({"--db", "--as", "--on-behalf-of", "--format", "-f"})
 _loaded: dict[str, typer.Typer] = {}
+_stubs: dict[str, typer.Typer] = {}  # groups as name and help only (the root --help)
 
 
 def register(names: Collection[str] | None = None, *, shallow: bool = False) -> typer.Typer:
@@ -292,14 +293,13 @@ def register(names: Collection[str] | None = None, *, shallow: bool = False) -> 
     if all(name in _loaded for name, _, _ in wanted) and not shallow:
         return _root
     for name, module_name, is_group in wanted:
-        if name not in _loaded:
-            module_app: typer.Typer = import_module(f"arkinctl.commands.{module_name}").app
-            if shallow and is_group:
-                module_app = typer.Typer(help=module_app.info.help, rich_markup_mode=None)
-            else:
-                _loaded[name] = module_app
-                continue
-            _stubs[name] = module_app
+        if name in _loaded:
+            continue
+        module_app: typer.Typer = import_module(f"arkinctl.commands.{module_name}").app
+        if shallow and is_group:
+            _stubs[name] = typer.Typer(help=module_app.info.help, rich_markup_mode=None)
+        else:
+            _loaded[name] = module_app
     _root.registered_groups.clear()
     _root.registered_commands.clear()
     for name, _, is_group in _COMMANDS:
@@ -313,24 +313,25 @@ def register(names: Collection[str] | None = None, *, shallow: bool = False) -> 
     return _root
 
 
-_stubs: dict[str, typer.Typer] = {}
-
-
 def _root_help(args: list[str]) -> bool:
     """Only the root's help is asked for: `arkinctl`, `arkinctl --help`, `arkinctl -h`."""
     return (
-        _command_named(args) is None
+        not _completing()
+        and _command_named(args) is None
         and (not args or any(a in ("-h", "--help") for a in args))
-        and not any(key.startswith("_ARKINCTL_COMPLETE") for key in __import__("os").environ)
     )
+
+
+def _completing() -> bool:
+    import os
+
+    return any(key.startswith("_ARKINCTL_COMPLETE") for key in os.environ)
 
 
 def _command_named(args: list[str]) -> str | None:
     """The command a command line runs, when it names one; None means all may be needed
     (root --help, shell completion, a typo that the error should answer with the list)."""
-    import os
-
-    if any(key.startswith("_ARKINCTL_COMPLETE") for key in os.environ):
+    if _completing():
         return None
     known = {name for name, _, _ in _COMMANDS}
     tokens = iter(args)

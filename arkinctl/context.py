@@ -204,12 +204,10 @@ def workstation() -> str:
     """Where a command ran, for the audit trail: the operating-system account and the host
     (`--as` names the arkinctl user; this says who really ran it, and where)."""
     import socket
-    import unicodedata
 
-    def visible(text: str) -> str:
-        return "".join("?" if unicodedata.category(c)[0] == "C" else c for c in text)
+    from arkinctl.services.sensitive_text import visible
 
-    return f"{visible(os_account())}@{visible(socket.gethostname())}"[:200]
+    return visible(f"{os_account()}@{socket.gethostname()}")[:200]
 
 
 def os_account() -> str:

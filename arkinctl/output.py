@@ -94,7 +94,7 @@ class Output:
         writer = csv.writer(self.stdout, lineterminator="\n")
         writer.writerow(headers)
         for row in rows:
-            writer.writerow(["" if v is None else json_default_str(v) for v in row])
+            writer.writerow([csv_cell(v) for v in row])
 
     # ---- documents ----------------------------------------------------------------------
     def records(

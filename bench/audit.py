@@ -26,7 +26,15 @@ from pathlib import Path
 
 import benchdb
 import psycopg
-from measure import RSS_WRAPPER, Command, Environment, run_once, time_pair
+from measure import (
+    Command,
+    Environment,
+    arkinctl_env,
+    run_once,
+    time_pair,
+    timed_with_rss,
+    venv_arkinctl,
+)
 from report import Row, results_table, write_json
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -119,30 +127,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _arkinctl() -> str:
-    beside = Path(sys.executable).parent / "arkinctl"
-    if not beside.exists():
-        raise benchdb.BenchError("run this with the project's venv python (arkinctl not found)")
-    return str(beside)
-
-
-def _peak_rss(argv: list[str], env: dict[str, str]) -> float:
-    done = subprocess.run(
-        [sys.executable, "-c", RSS_WRAPPER, *argv], capture_output=True, text=True, env=env
-    )
-    if done.returncode != 0:
-        raise benchdb.BenchError(f"{argv[1:]} failed: {done.stderr.strip()[-500:]}")
-    return int(done.stdout.strip()) / 1024
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     server = benchdb.Server(args.database_url)
     name = f"arkinctl_bench_audit_{args.events}"
     url = server.libpq_url(name)
-    arkinctl = _arkinctl()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARKINCTL_")}
-    env |= {"ARKINCTL_DATABASE_URL": url, "ARKINCTL_USER": "bench", "NO_COLOR": "1"}
+    arkinctl = venv_arkinctl()
+    env = arkinctl_env(url)
     benchdb.drop(server, name)
     benchdb.create(server, name)
     try:
@@ -168,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 "psycopg COPY of the same rows", [sys.executable, "-c", FLOOR_COPY, url]
             )
             listed, copied = time_pair(listing, floor, where)
-            peak = _peak_rss(list(listing.argv), env)
+            peak = timed_with_rss(list(listing.argv), env)[1]
             show = Command("arkinctl client show", [arkinctl, "client", "show", "1000001"])
             run_once(show, where)  # warm-up
             shown = statistics.median(run_once(show, where)[0] for _ in range(args.runs))

@@ -30,7 +30,7 @@ from typing import Any
 
 import benchdb
 import psycopg
-from measure import RSS_WRAPPER
+from measure import RSS_WRAPPER, arkinctl_env, timed_with_rss, venv_arkinctl
 from report import Row, results_table, table, write_json
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -150,30 +150,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _arkinctl() -> str:
-    beside = Path(sys.executable).parent / "arkinctl"
-    if not beside.exists():
-        raise benchdb.BenchError("run this with the project's venv python (arkinctl not found)")
-    return str(beside)
-
-
-def _env(url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARKINCTL_")}
-    return {**env, "ARKINCTL_DATABASE_URL": url, "ARKINCTL_USER": "bench", "NO_COLOR": "1", **extra}
-
-
-def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one whole-process run; stdout is read and dropped."""
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", RSS_WRAPPER, *argv], capture_output=True, text=True, env=env
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise benchdb.BenchError(f"{argv[1:4]} failed: {done.stderr.strip()[:500]}")
-    return seconds, int(done.stdout.strip()) / 1024
-
-
 def _parallel(argv: list[str], env: dict[str, str], processes: int) -> tuple[float, float]:
     """Wall seconds of `processes` copies of one command run at once, and their largest
     peak RSS (MiB)."""
@@ -219,9 +195,9 @@ def bench_size(
     url = server.libpq_url(name)
     benchdb.drop(server, name)
     benchdb.create(server, name)
-    arkinctl = _arkinctl()
+    arkinctl = venv_arkinctl()
     try:
-        env = _env(url)
+        env = arkinctl_env(url)
         _check([arkinctl, "db", "init"], env)
         with psycopg.connect(url, autocommit=True) as conn:
             for statement in LOAD_CLIENTS:
@@ -235,11 +211,13 @@ def bench_size(
         for run in range(runs):
             with psycopg.connect(url, autocommit=True) as conn:
                 _reset(conn)
-            alone.append(_timed([sys.executable, "-c", DATABASE_ALONE, url], env)[0])
+            alone.append(timed_with_rss([sys.executable, "-c", DATABASE_ALONE, url], env)[0])
             with psycopg.connect(url, autocommit=True) as conn:
                 _reset(conn)  # nothing of the rolled-back rows stays in the way
             print(f"  invite batch of {n:,}, run {run + 1}/{runs} …", end="", file=sys.stderr)
-            took, peak = _timed([arkinctl, "--format", "csv", "invite", "batch", str(batch)], env)
+            took, peak = timed_with_rss(
+                [arkinctl, "--format", "csv", "invite", "batch", str(batch)], env
+            )
             print(f" {took:.1f} s, {peak:.0f} MiB", file=sys.stderr)
             seconds.append(took)
             peaks.append(peak)
@@ -262,12 +240,14 @@ def bench_size(
         for _ in range(runs):
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("TRUNCATE invitations_floor")
-            took, _peak = _timed([sys.executable, "-c", FLOOR_COPY, url, str(rows_file)], env)
+            took, _peak = timed_with_rss(
+                [sys.executable, "-c", FLOOR_COPY, url, str(rows_file)], env
+            )
             floor_seconds.append(took)
 
         port_env: dict[str, str]
         with Sink() as port:
-            port_env = _env(
+            port_env = arkinctl_env(
                 url,
                 ARKINCTL_SMTP_HOST="127.0.0.1",
                 ARKINCTL_SMTP_PORT=str(port),

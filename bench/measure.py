@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from benchdb import BenchError
 
@@ -97,3 +99,30 @@ def peak_rss_mib(command: Command, where: Environment, runs: int = 3) -> float:
             raise BenchError(f"{command.label} failed: {done.stderr.strip()[-500:]}")
         peaks.append(int(done.stdout.strip()) / 1024)
     return max(peaks)
+
+
+def venv_arkinctl() -> str:
+    """The `arkinctl` of the venv whose Python runs the bench."""
+    beside = Path(sys.executable).parent / "arkinctl"
+    if not beside.exists():
+        raise BenchError("run this with the project's venv python (arkinctl not found)")
+    return str(beside)
+
+
+def arkinctl_env(url: str, **extra: str) -> dict[str, str]:
+    """This environment without ARKINCTL_* settings, on `url`, acting as the bench user."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARKINCTL_")}
+    ours = {"ARKINCTL_DATABASE_URL": url, "ARKINCTL_USER": "bench", "NO_COLOR": "1"}
+    return {**env, **ours, **extra}
+
+
+def timed_with_rss(argv: list[str], env: Mapping[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one whole-process run; stdout is read and dropped."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", RSS_WRAPPER, *argv], capture_output=True, text=True, env=dict(env)
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise BenchError(f"{argv[1:4]} failed: {done.stderr.strip()[:500]}")
+    return seconds, int(done.stdout.strip()) / 1024

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from arkinctl.db.models import CareRelationship, Client, User
@@ -239,29 +239,28 @@ class RelationshipView:
     current: bool
 
 
-def _current(today: date) -> object:
+def _current(today: date) -> ColumnElement[bool]:
     return and_(
         or_(CareRelationship.valid_from.is_(None), CareRelationship.valid_from <= today),
         or_(CareRelationship.valid_until.is_(None), CareRelationship.valid_until >= today),
     )
 
 
-def has_relationship(session: Session, user_id: int, client_id: int, today: date) -> bool:
-    found = session.scalars(
-        select(CareRelationship.id).where(
-            CareRelationship.user_id == user_id,
-            CareRelationship.client_id == client_id,
-            _current(today),  # type: ignore[arg-type]
-        )
-    ).first()
-    return found is not None
+def has_relationship(session: Session, user_id: int, client_id: int, today: date | None) -> bool:
+    """A relationship current on `today`; with None, any at all (ended or still to come)."""
+    query = select(CareRelationship.id).where(
+        CareRelationship.user_id == user_id, CareRelationship.client_id == client_id
+    )
+    if today is not None:
+        query = query.where(_current(today))
+    return session.scalars(query).first() is not None
 
 
-def related_client_ids(user_id: int, today: date) -> object:
+def related_client_ids(user_id: int, today: date) -> Select[int]:
     """A subquery: the ids of the clients `user_id` has a current relationship with."""
     return select(CareRelationship.client_id).where(
         CareRelationship.user_id == user_id,
-        _current(today),  # type: ignore[arg-type]
+        _current(today),
     )
 
 
@@ -329,16 +328,6 @@ def _relationship(r: CareRelationship, number: str, username: str, today: date) 
     return RelationshipView(number, username, r.valid_from, r.valid_until, current)
 
 
-def any_relationship(session: Session, user_id: int, client_id: int) -> bool:
-    """Whether there is a relationship row at all, current, ended or still to come."""
-    found = session.scalars(
-        select(CareRelationship.id).where(
-            CareRelationship.user_id == user_id, CareRelationship.client_id == client_id
-        )
-    ).first()
-    return found is not None
-
-
 def link_many(
     session: Session, links: Iterable[tuple[int, str, date | None, date | None]]
 ) -> tuple[int, list[str]]:
@@ -356,7 +345,7 @@ def link_many(
     made = 0
     for client_id, name, valid_from, valid_until in links:
         user = users.get(name)
-        if user is None or any_relationship(session, user.id, client_id):
+        if user is None or has_relationship(session, user.id, client_id, None):
             continue
         session.add(
             CareRelationship(

@@ -56,12 +56,9 @@ def make_actor(
 ) -> Actor:
     """The acting user, who must be a known, active arkinctl user (AccessDeniedError);
     `known`: their id and role, as checked already in this invocation."""
-    from arkinctl.services.access import acting_user
+    from arkinctl.services.access import acting_user, acting_user_name
 
-    if not username.strip() or len(username) > MAX_USERNAME:
-        raise InvalidInputError(
-            f"the acting user name must be 1 to {MAX_USERNAME} characters", hint="check --as"
-        )
+    acting_user_name(username)
     if purpose is not None:
         purpose = check_reason(purpose)
     user_id, role = known or _checked(acting_user(session, username))
@@ -107,10 +104,10 @@ def unchecked_actor(
 ) -> Actor:
     """For recording a refused attempt by someone who may not be a user at all: their
     name as given, with control and invisible characters shown as `?`."""
-    import unicodedata
+    from arkinctl.services.sensitive_text import visible
 
-    shown = "".join("?" if unicodedata.category(ch)[0] == "C" else ch for ch in username)
-    return Actor(username=shown[:MAX_USERNAME] or "?", role=role, host=host, command=command)
+    shown = visible(username)[:MAX_USERNAME] or "?"
+    return Actor(username=shown, role=role, host=host, command=command)
 
 
 def event_hash(prev_hash: str, fields: dict[str, object]) -> str:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from arkinctl.db.models import AuditChainHead, AuditEvent, Client
@@ -53,13 +53,8 @@ def _open_listing(session: Session, actor: Actor, where: EventFilter) -> None:
     )
 
 
-@checked_first
-def list_events(
-    session: Session, *, actor: Actor, where: EventFilter = EventFilter()
-) -> Iterator[dict[str, Any]]:
-    """Events, oldest first, streamed. Reading the trail is itself an event."""
-    _open_listing(session, actor, where)
-    query = select(*(getattr(AuditEvent, f) for f in AUDIT_FIELDS))
+def _filtered(query: Select[Any], where: EventFilter) -> Select[Any]:
+    """`query` over audit events, narrowed as `where` says, oldest first."""
     if where.client is not None:
         query = query.where(AuditEvent.client_id == where.client.id)
     if where.user is not None:
@@ -70,7 +65,17 @@ def list_events(
         query = query.where(AuditEvent.occurred_at < where.until)
     if where.action is not None:
         query = query.where(AuditEvent.action == where.action)
-    for row in session.execute(query.order_by(AuditEvent.id).execution_options(yield_per=2000)):
+    return query.order_by(AuditEvent.id)
+
+
+@checked_first
+def list_events(
+    session: Session, *, actor: Actor, where: EventFilter = EventFilter()
+) -> Iterator[dict[str, Any]]:
+    """Events, oldest first, streamed. Reading the trail is itself an event."""
+    _open_listing(session, actor, where)
+    query = _filtered(select(*(getattr(AuditEvent, f) for f in AUDIT_FIELDS)), where)
+    for row in session.execute(query.execution_options(yield_per=2000)):
         yield dict(zip(AUDIT_FIELDS, row, strict=True))
 
 
@@ -83,11 +88,17 @@ _ISO_UTC = (
     "mod(date_part('microseconds', occurred_at)::bigint, 1000000) = 0 THEN '' ELSE "
     "to_char(occurred_at AT TIME ZONE 'UTC', '.US') END || '+00:00'"
 )
-_CSV_COLUMNS = {
-    "id": "id",
-    "occurred_at": _ISO_UTC,
-    "break_glass": "CASE WHEN break_glass THEN 'true' ELSE 'false' END",
-}
+
+
+def _csv_column(name: str) -> Any:
+    column = getattr(AuditEvent, name)
+    if name == "id":
+        return column
+    if name == "occurred_at":
+        return literal_column(_ISO_UTC)
+    if name == "break_glass":
+        return case((column, "true"), else_="false")
+    return func.nullif(column, "")
 
 
 def copy_events_csv(
@@ -95,39 +106,19 @@ def copy_events_csv(
 ) -> bool:
     """Write the listing as CSV with a header through `write`, on PostgreSQL; False (and
     nothing done) elsewhere, where the caller writes it row by row."""
-    if session.get_bind().dialect.name != "postgresql":
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
         return False
     _open_listing(session, actor, where)
-    columns = ", ".join(f"{_csv_column(f)} AS {_quoted(f)}" for f in AUDIT_FIELDS)
-    conditions, params = ["TRUE"], []
-    for clause, value in (
-        ("client_id = %s", where.client.id if where.client else None),
-        ('"user" = %s', where.user),
-        ("occurred_at >= %s", where.since),
-        ("occurred_at < %s", where.until),
-        ("action = %s", where.action),
-    ):
-        if value is not None:
-            conditions.append(clause)
-            params.append(value)
-    statement = (
-        f"COPY (SELECT {columns} FROM audit_events WHERE {' AND '.join(conditions)} "
-        "ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)"
-    )
+    query = _filtered(select(*(_csv_column(f).label(f) for f in AUDIT_FIELDS)), where)
+    compiled = query.compile(dialect=bind.dialect)
+    statement = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER)"
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(statement, params) as copy:
+    with raw.cursor() as cursor, cursor.copy(statement, compiled.params) as copy:
         for block in copy:
             write(bytes(block))
     return True
-
-
-def _quoted(name: str) -> str:
-    return f'"{name}"'
-
-
-def _csv_column(name: str) -> str:
-    return _CSV_COLUMNS.get(name) or f"nullif({_quoted(name)}, '')"
 
 
 @dataclass(frozen=True)

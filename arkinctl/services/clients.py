@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from arkinctl.config import Settings
@@ -187,7 +187,7 @@ def search_clients(
     *,
     dob: date | None = None,
     limit: int = DEFAULT_SEARCH_LIMIT,
-    among: Any = None,
+    among: Select[int] | None = None,
 ) -> list[ClientHit]:
     """Clients whose name, number or e-mail contain every word of `text` (and whose id is
     in the subquery `among`, when given).

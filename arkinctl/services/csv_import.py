@@ -460,11 +460,11 @@ def _finish_clients(session: Session, ctx: _ClientCtx) -> None:
         session.add(episode)
     ctx.new_episodes.clear()
     if ctx.care_links:
-        from arkinctl.services.access import any_relationship
+        from arkinctl.services.access import has_relationship
 
         # an existing relationship (also an ended one) is an admin's to change, not ours
         for client, user_id in ctx.care_links:
-            if not any_relationship(session, user_id, client.id):
+            if not has_relationship(session, user_id, client.id, None):
                 session.add(CareRelationship(client_id=client.id, user_id=user_id))
                 session.flush()
         ctx.care_links.clear()

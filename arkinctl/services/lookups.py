@@ -19,14 +19,14 @@ def find_client(session: Session, ref: str, *, actor: Actor) -> Client:
     today = actor.today or datetime.now(UTC).date()
     try:
         client = resolve_client(session, ref)
-    except AmbiguousReferenceError as exc:
+    except AmbiguousReferenceError:
         if actor.role == PRACTITIONER and not actor.purpose:
             # the candidates are names of clients the practitioner may not know about
             raise AmbiguousReferenceError(
                 "the reference matches several clients; use the client number",
                 candidates=[],
             ) from None
-        raise exc from None
+        raise
     authorize_client(session, actor, client, today=today)
     return client
 

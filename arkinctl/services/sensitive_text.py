@@ -103,6 +103,12 @@ def is_one_line(text: str) -> bool:
     )
 
 
+def visible(text: str) -> str:
+    """`text` with every control or invisible (format) character shown as `?`: for names
+    that came from outside and are printed later (a terminal would obey an ESC)."""
+    return "".join("?" if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+
+
 def check_free_text(text: str, *, what: str, birth_dates: Iterable[date | None]) -> None:
     """Refuse `text` when it holds a BSN-shaped 11-proof number or one of `birth_dates`."""
     for match in _BSN_SHAPED.finditer(_plain(text)):

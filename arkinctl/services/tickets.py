@@ -307,7 +307,7 @@ def list_tickets(
         query = query.where(
             or_(
                 Ticket.created_by == actor.username,
-                Ticket.client_id.in_(related_client_ids(actor.user_id or 0, today)),  # type: ignore[arg-type]
+                Ticket.client_id.in_(related_client_ids(actor.user_id or 0, today)),
             )
         )
     query = query.order_by(Ticket.id.desc())
